@@ -1,0 +1,184 @@
+"""The `aggregator` command: parses options, calls the library, prints, exits.
+
+Exit codes: 0 done (problems are reported but do not fail the run), 1 with `--strict`
+when any seed was skipped (or `check` found a problem), 2 bad usage or configuration,
+3 another aggregator process is writing the same state and feeds.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from aggregator import __version__
+from aggregator.config import Config, load_config, with_overrides
+from aggregator.errors import AggregatorError, ConfigError, LockedError
+from aggregator.publish import PublishResult, check, publish
+
+EXIT_STRICT = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(func: F) -> F:
+    """--config, --seeds, --feeds, --state, -v/-q: the same on every command."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                     help="Config file [default: config/aggregator.yaml if present, else built-in defaults]."),
+        click.option("--seeds", type=click.Path(path_type=Path, file_okay=False),
+                     help="Folder of seed files (overrides paths.seeds)."),
+        click.option("--feeds", type=click.Path(path_type=Path, file_okay=False),
+                     help="Folder the feeds are written to (overrides paths.feeds)."),
+        click.option("--state", type=click.Path(path_type=Path, dir_okay=False),
+                     help="State database file (overrides paths.state)."),
+        click.option("-v", "--verbose", count=True, help="More detail: list every file written."),
+        click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary line."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+class _Exit(click.ClickException):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+def _config(config_path: Path | None, **overrides: Any) -> Config:
+    try:
+        return with_overrides(load_config(config_path), **overrides)
+    except ConfigError as exc:
+        raise _Exit(str(exc), EXIT_USAGE) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aggregator")
+def main() -> None:
+    """Publish RSS 2.0 and Atom 1.0 feeds from a folder of news seed files.
+
+    Each seed (a .md or .txt file with YAML front matter) is one story with its
+    related coverage. Feeds are written per topic, per provider and for all stories,
+    with an HTML index and an OPML list.
+
+    \b
+    Exit codes:
+      0  done (skipped seeds and warnings are reported, not fatal)
+      1  --strict and at least one seed was skipped; `check` found a problem
+      2  bad usage or configuration
+      3  another aggregator process is writing the same feeds (see --wait)
+    """
+
+
+@main.command("publish")
+@common_options
+@click.option("--base-url", help="Absolute URL where the feeds folder is served (overrides site.base_url).")
+@click.option("--strict", is_flag=True, help="Exit 1 when any seed was skipped.")
+@click.option("--wait", is_flag=True, help="Wait for another running publish or daemon instead of failing.")
+def publish_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
+                    verbose: int, quiet: bool, base_url: str | None, strict: bool, wait: bool) -> None:
+    """Regenerate the feeds whose seeds changed, then exit.
+
+    Only seeds whose size, time or content changed are parsed again, and only feeds
+    whose bytes change are rewritten.
+
+    \b
+    Example:
+      aggregator publish --config config/aggregator.yaml --strict
+    """
+    config = _config(config_path, seeds=seeds, feeds=feeds, state=state, base_url=base_url)
+    bar = _progress_bar(quiet)
+    try:
+        result = publish(config, datetime.now(UTC), wait=wait, progress=bar)
+    except LockedError as exc:
+        raise _Exit(str(exc), EXIT_LOCKED) from None
+    except AggregatorError as exc:
+        raise _Exit(str(exc), EXIT_USAGE) from None
+    finally:
+        _progress_bar_done(bar)
+    _report(result, verbose, quiet)
+    if strict and result.skipped:
+        sys.exit(EXIT_STRICT)
+
+
+@main.command("check")
+@common_options
+def check_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
+                  verbose: int, quiet: bool) -> None:
+    """Validate every seed and print each problem; writes nothing.
+
+    Exits 1 when any seed would be skipped.
+
+    \b
+    Example:
+      aggregator check --seeds seeds/
+    """
+    config = _config(config_path, seeds=seeds, feeds=feeds, state=state)
+    try:
+        result = check(config, datetime.now(UTC))
+    except AggregatorError as exc:
+        raise _Exit(str(exc), EXIT_USAGE) from None
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    if not quiet:
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    click.echo(f"checked {result.files} seed files: {result.files - len(result.errors)} usable, "
+               f"{len(result.errors)} skipped, {len(result.warnings)} warnings")
+    if result.errors:
+        sys.exit(EXIT_STRICT)
+
+
+def _report(result: PublishResult, verbose: int, quiet: bool) -> None:
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    if not quiet:
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    if verbose:
+        for path in result.written:
+            click.echo(f"wrote {path}")
+        for path in result.removed:
+            click.echo(f"removed {path}")
+    lines = [
+        f"files: {result.files_seen} seeds, {result.files_read} read, {result.seeds_removed} removed",
+        f"stories: {result.stories_published} published, {result.stories_held} held back until their date, "
+        f"{result.skipped} skipped",
+        f"warnings: {len(result.warnings)}",
+        f"feeds: {result.feeds_total} live, {len(result.written)} files written, {len(result.removed)} removed",
+        f"time: {result.seconds:.2f} s",
+    ]
+    if result.next_release:
+        lines.insert(2, f"next release: {result.next_release.isoformat()}")
+    click.echo("\n".join(lines))
+
+
+class _Bar:
+    """A click progress bar on a terminal, nothing otherwise (plain summary lines)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="parsing seeds", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+
+def _progress_bar(quiet: bool) -> _Bar | None:
+    return _Bar() if not quiet and sys.stderr.isatty() else None
+
+
+def _progress_bar_done(bar: _Bar | None) -> None:
+    if bar is not None and bar.bar is not None:
+        bar.bar.__exit__(None, None, None)

@@ -1,0 +1,42 @@
+"""The exceptions the library raises; the CLI catches `AggregatorError`."""
+
+from __future__ import annotations
+
+
+class AggregatorError(Exception):
+    """Base class of every error the tool reports to its user."""
+
+
+class ConfigError(AggregatorError):
+    """A configuration key is unknown or has a bad value."""
+
+    def __init__(self, key: str, reason: str, source: str | None = None) -> None:
+        self.key = key
+        self.reason = reason
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}config key '{key}': {reason}")
+
+
+class SeedError(AggregatorError):
+    """A seed file (or one field of it) cannot be used."""
+
+    def __init__(self, path: str, field: str | None, reason: str) -> None:
+        self.path = path
+        self.field = field
+        self.reason = reason
+        at = f" [{field}]" if field else ""
+        super().__init__(f"{path}{at}: {reason}")
+
+
+class FieldError(Exception):
+    """Raised inside the normalizer; turned into a `SeedError` naming the file."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class LockedError(AggregatorError):
+    """Another process holds the writer lock on the state and `feeds/`."""

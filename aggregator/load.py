@@ -1,0 +1,148 @@
+"""The only module that reads seed files: find them, read them, split and parse YAML."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from aggregator.errors import SeedError
+
+SEED_SUFFIXES = (".txt", ".md")
+# Editors' and tools' leftovers that sit beside real seeds (Emacs, Vim, our own temps).
+IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".tmp", ".part", ".bak")
+
+_YAML = frontmatter.YAMLHandler()
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawSeed:
+    path: str  # relative to the seeds folder, '/'-separated
+    meta: dict[str, Any]
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    files: dict[str, FileStat]
+    problems: dict[str, str]  # display path -> why it cannot be read at all
+
+
+def is_seed_name(name: str) -> bool:
+    """A file name that holds a story (hidden files and editor leftovers do not)."""
+    if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
+        return False
+    return name.endswith(SEED_SUFFIXES)
+
+
+def scan(root: Path) -> Scan:
+    """Every seed file below `root` with its size and mtime; reads no file content.
+
+    Symlinks are followed only when they lead to a regular file inside `root`;
+    symlinked directories are not entered (no loops, nothing outside).
+    """
+    files: dict[str, FileStat] = {}
+    problems: dict[str, str] = {}
+    real_root = os.path.realpath(root)
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            problems[_display(os.path.relpath(folder, root))] = f"cannot list folder: {exc.strerror}"
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+                if not is_seed_name(name):
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        continue  # leads out of seeds/: ignored, never read
+                    info = os.stat(target)
+                if not stat.S_ISREG(info.st_mode):
+                    continue  # FIFO, socket, device, or a link to a folder
+            except OSError:
+                continue  # vanished or dangling while we looked
+            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                problems[_display(rel)] = "file name is not valid UTF-8; rename the file"
+                continue
+            files[rel] = FileStat(size=info.st_size, mtime_ns=info.st_mtime_ns)
+    return Scan(files=files, problems=problems)
+
+
+def _display(rel: str) -> str:
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+def read_bytes(root: Path, rel: str, max_bytes: int) -> bytes:
+    """The file's bytes, or SeedError when unreadable or over the size limit."""
+    try:
+        with open(root / rel, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise SeedError(rel, None, f"cannot read file: {exc.strerror}") from exc
+    if len(data) > max_bytes:
+        raise SeedError(rel, None, f"file larger than limits.max_seed_bytes ({max_bytes} bytes)")
+    return data
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def parse(rel: str, data: bytes) -> RawSeed:
+    """Split front matter from body and parse the YAML; every failure names the file."""
+    if b"\x00" in data:
+        raise SeedError(rel, None, "contains NUL bytes: not a text file")
+    try:
+        text = data.decode("utf-8-sig")  # a BOM must not hide the front matter
+    except UnicodeDecodeError as exc:
+        raise SeedError(rel, None, f"not valid UTF-8 (byte {exc.start})") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise SeedError(rel, None, "empty file")
+    if not _YAML.detect(text):
+        raise SeedError(rel, None, "no front matter: the file must start with a '---' line")
+    try:
+        front, body = _YAML.split(text)
+    except ValueError:
+        raise SeedError(rel, None, "front matter not closed: no second '---' line") from None
+    try:
+        meta = yaml.load(front, Loader=yaml.CSafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        # Only the problem and its position: a snippet could echo a secret field.
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark else ""
+        raise SeedError(rel, None, f"invalid YAML{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise SeedError(rel, None, f"invalid YAML: {type(exc).__name__}") from None
+    except RecursionError:
+        raise SeedError(rel, None, "invalid YAML: nested too deeply") from None
+    if not isinstance(meta, dict):
+        kind = "empty" if meta is None else f"a {type(meta).__name__}"
+        raise SeedError(rel, None, f"front matter is {kind}, not a mapping of fields")
+    return RawSeed(path=rel, meta=meta, body=body)

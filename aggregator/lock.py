@@ -1,0 +1,46 @@
+"""One writer at a time: an advisory lock beside the state file, never in `feeds/`."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from aggregator.errors import LockedError
+
+
+@contextmanager
+def writer_lock(state: Path, wait: bool = False, poll: float = 0.1) -> Iterator[None]:
+    """Hold the writer lock of `state` (and of the feeds published from it).
+
+    Without `wait`, a second writer fails at once with `LockedError` naming the pid
+    that holds it; with `wait`, it blocks until the lock is free. The kernel releases
+    the lock when its holder dies, so a crash never leaves a stale lock behind.
+    """
+    path = state.with_name(state.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if not wait:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    raise LockedError(
+                        f"another aggregator process (pid {holder}) is writing the feeds "
+                        f"(lock {path}); try again when it is done, or pass --wait"
+                    ) from None
+                time.sleep(poll)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

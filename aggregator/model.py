@@ -1,0 +1,82 @@
+"""The immutable values passed between layers, and their stable identities."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+FeedKind = Literal["all", "topic", "provider"]
+
+
+def item_id(canonical_url: str) -> str:
+    """The one id of an article everywhere: derived from its canonical URL only."""
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, canonical_url))
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    domain: str  # lower-case, IDNA, no leading "www."
+    name: str | None  # as given by this seed; the display name is resolved corpus-wide
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    slug: str  # identity, [a-z0-9-]
+    name: str  # display name
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    url: str  # canonical: the article's identity
+    title: str
+    excerpt: str | None
+    published: datetime  # aware, UTC
+    updated: datetime | None
+    provider: Provider
+    image: Image | None
+
+    @property
+    def id(self) -> str:
+        return item_id(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    article: Article  # the primary article
+    topics: tuple[Topic, ...]
+    related: tuple[Article, ...]
+    body_html: str | None  # rendered from the seed's Markdown body
+    published_flag: bool | None  # the source system's `published`, not a draft marker
+    quality: int | None
+
+    @property
+    def url(self) -> str:
+        return self.article.url
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FeedKey:
+    """One feed (in every format): the combined one, a topic's or a provider's."""
+
+    kind: FeedKind
+    slug: str = ""
+
+    @property
+    def stem(self) -> str:
+        """Path of the feed's files below `feeds/`, without the format suffix."""
+        if self.kind == "all":
+            return "all"
+        return f"{self.kind}s/{self.slug}"

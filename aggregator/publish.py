@@ -1,0 +1,385 @@
+"""One publish: scan, normalize what changed, update the state, write the affected feeds.
+
+The CLI and the daemon are thin shells around `publish()`; it returns a `PublishResult`
+that they turn into text, log lines and an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+from aggregator import load, render, write
+from aggregator.config import Config, LimitsConfig
+from aggregator.errors import FieldError, SeedError
+from aggregator.lock import writer_lock
+from aggregator.model import FeedKey
+from aggregator.normalize import normalize
+from aggregator.store import Filters, Store, epoch, seed_rank, story_to_json
+
+# Below this many files to parse, worker processes cost more than they save.
+PARALLEL_MIN_FILES = 400
+BATCH_FILES = 2000  # seeds applied per transaction; bounds memory and the WAL
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What reading and normalizing one seed file gave (computed in a worker)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    digest: str
+    unchanged: bool = False
+    url: str | None = None
+    rank: str | None = None
+    story_json: str | None = None
+    names: tuple[tuple[str, str], ...] = ()  # (kind, slug) whose display names it votes on
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    files_seen: int
+    files_read: int
+    seeds_removed: int
+    stories_published: int
+    stories_held: int
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    written: tuple[str, ...]
+    removed: tuple[str, ...]
+    feeds_total: int
+    seconds: float
+    next_release: datetime | None
+    changed_urls: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+
+@dataclass
+class _Run:
+    """Mutable bookkeeping of one publish."""
+
+    warnings: list[str] = field(default_factory=list)
+    files_read: int = 0
+    changed_urls: int = 0
+
+
+def _scrub(messages: Iterable[str], secret: object) -> tuple[str, ...]:
+    """Never let the opaque `secured` value reach a message, whatever went wrong."""
+    if not isinstance(secret, str) or len(secret) < 8:
+        return tuple(messages)
+    return tuple(m.replace(secret, "[secured]") for m in messages)
+
+
+def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: str | None,
+                 limits: LimitsConfig, now: datetime) -> Outcome:
+    """Read, parse and normalize one seed. Never raises for a bad seed."""
+    try:
+        data = load.read_bytes(root, path, limits.max_seed_bytes)
+    except SeedError as exc:
+        return Outcome(path, size, mtime_ns, "", error=str(exc))
+    digest = load.digest(data)
+    if digest == known_digest:
+        return Outcome(path, size, mtime_ns, digest, unchanged=True)
+    secret: object = None
+    try:
+        raw = load.parse(path, data)
+        secret = raw.meta.get("secured")
+        result = normalize(raw.meta, raw.body, limits, now)
+    except SeedError as exc:
+        return Outcome(path, size, mtime_ns, digest, error=_scrub([str(exc)], secret)[0])
+    except FieldError as exc:
+        error = str(SeedError(path, exc.field, exc.reason))
+        return Outcome(path, size, mtime_ns, digest, error=_scrub([error], secret)[0])
+    except (RecursionError, MemoryError):
+        return Outcome(path, size, mtime_ns, digest, error=f"{path}: too deeply nested or too large to walk")
+    story = result.story
+    names = {("provider", story.article.provider.domain)}
+    names.update(("provider", a.provider.domain) for a in story.related)
+    names.update(("topic", t.slug) for t in story.topics)
+    return Outcome(
+        path, size, mtime_ns, digest,
+        url=story.url,
+        rank=seed_rank(story),
+        story_json=story_to_json(story),
+        names=tuple(sorted(names)),
+        warnings=_scrub((f"{path}: {w}" for w in result.warnings), secret),
+    )
+
+
+def _process_job(job: tuple[Path, str, int, int, str | None, LimitsConfig, datetime]) -> Outcome:
+    return process_file(*job)
+
+
+def _outcomes(jobs: list[tuple[Path, str, int, int, str | None, LimitsConfig, datetime]]) -> Iterator[Outcome]:
+    """Process jobs in order, on every core when there are enough of them."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_MIN_FILES or workers < 2:
+        yield from (_process_job(job) for job in jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        # A bounded window of chunks in flight keeps memory flat on huge corpora.
+        chunk = 64
+        pending: list[Future[list[Outcome]]] = []
+        for start in range(0, len(jobs), chunk):
+            pending.append(pool.submit(_process_chunk, jobs[start : start + chunk]))
+            if len(pending) >= workers * 4:
+                yield from pending.pop(0).result()
+        for future in pending:
+            yield from future.result()
+
+
+def _process_chunk(jobs: list[tuple[Path, str, int, int, str | None, LimitsConfig, datetime]]) -> list[Outcome]:
+    return [_process_job(job) for job in jobs]
+
+
+def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run) -> None:
+    """Store one batch of outcomes and mark the feeds they touch, in one transaction."""
+    with store.transaction():
+        affected: set[str] = set()
+        names: set[tuple[str, str]] = set()
+        old_urls = store.urls_of_paths([o.path for o in batch]) if track else {}
+        for outcome in batch:
+            if outcome.unchanged:
+                store.touch_seed(outcome.path, outcome.size, outcome.mtime_ns)
+                continue
+            run.files_read += 1
+            run.warnings.extend(outcome.warnings)
+            if outcome.story_json is not None and outcome.url is not None and outcome.rank is not None:
+                store.put_good_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
+                                    outcome.url, outcome.rank, outcome.story_json, outcome.warnings)
+                affected.add(outcome.url)
+                names.update(outcome.names)
+            else:
+                store.put_bad_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
+                                   outcome.error or "unusable")
+            if old_urls.get(outcome.path):
+                affected.add(old_urls[outcome.path])
+        _refresh(store, affected, names, track, run)
+
+
+def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: bool, run: _Run) -> None:
+    """Re-derive the stories of `urls` and mark every feed whose bytes may change."""
+    run.changed_urls += len(urls)
+    if track:
+        names |= store.names_of_stories(urls)
+        before = {name: store.display_name(*name) for name in names}
+    dirty: set[FeedKey] = set()
+    for url in sorted(urls):
+        dirty |= store.refresh_story(url, track)
+        seeds = store.duplicates(url)
+        if len(seeds) > 1:
+            run.warnings.append(
+                f"{seeds[0]}: same article URL as {', '.join(seeds[1:])}; {seeds[0]} is published"
+                " (the most recently updated wins)"
+            )
+    if track:
+        for name in names:
+            if store.display_name(*name) != before[name]:
+                kind, slug = name
+                dirty.add(FeedKey(kind, slug))  # type: ignore[arg-type]
+                dirty |= store.feeds_of_stories(store.stories_naming(kind, slug))
+        store.mark_dirty(dirty)
+
+
+def publish(config: Config, now: datetime | None = None, *, wait: bool = False,
+            progress: Progress | None = None) -> PublishResult:
+    """Bring `feeds/` in step with `seeds/`; see the module docstring."""
+    with writer_lock(config.paths.state, wait=wait):
+        store = Store(config.paths.state)
+        try:
+            return _publish(store, config, now or datetime.now(UTC), progress)
+        finally:
+            store.close()
+
+
+def _publish(store: Store, config: Config, now: datetime, progress: Progress | None) -> PublishResult:
+    started = time.perf_counter()
+    paths = config.paths
+    run = _Run()
+    if not paths.seeds.is_dir():
+        raise SeedError(str(paths.seeds), None, "seeds folder not found")
+    write.clean_temporaries(paths.feeds)
+    scan = load.scan(paths.seeds)
+    known = store.seed_rows()
+    cold = not known and store.get_meta("rendered_at") is None
+
+    jobs = [
+        (paths.seeds, path, st.size, st.mtime_ns, known[path].digest if path in known else None,
+         config.limits, now)
+        for path, st in sorted(scan.files.items())
+        if path not in known or (known[path].size, known[path].mtime_ns) != (st.size, st.mtime_ns)
+    ]
+    gone = sorted(set(known) - set(scan.files))
+    if cold:
+        with store.transaction():
+            store.set_meta("render_all", "1")
+    done = 0
+    batch: list[Outcome] = []
+    for outcome in _outcomes(jobs):
+        batch.append(outcome)
+        if len(batch) >= BATCH_FILES:
+            _apply(store, batch, not cold, run)
+            done += len(batch)
+            batch = []
+            if progress:
+                progress(done, len(jobs))
+    if batch:
+        _apply(store, batch, not cold, run)
+        if progress:
+            progress(len(jobs), len(jobs))
+    if gone:
+        with store.transaction():
+            urls = {row.url for path, row in known.items() if path in gone and row.url}
+            for path in gone:
+                store.delete_seed(path)
+            _refresh(store, urls, set(), not cold, run)
+
+    written, removed, total = _render(store, config, now)
+    filters = _filters(config, now)
+    live, held = store.count_stories(filters)
+    release = store.next_release(epoch(now))
+    errors = [f"{p}: file skipped: {m}" for p, m in scan.problems.items()]
+    for path, error, has_last_good in store.seed_problems():
+        note = " (its last good version stays published)" if has_last_good else ""
+        errors.append(f"{error}{note}" if error.startswith(path) else f"{path}: {error}{note}")
+    return PublishResult(
+        files_seen=len(scan.files),
+        files_read=run.files_read,
+        seeds_removed=len(gone),
+        stories_published=live,
+        stories_held=held,
+        errors=tuple(errors),
+        warnings=tuple(run.warnings),
+        written=tuple(written),
+        removed=tuple(removed),
+        feeds_total=total,
+        seconds=time.perf_counter() - started,
+        next_release=datetime.fromtimestamp(release, UTC) if release else None,
+        changed_urls=run.changed_urls,
+    )
+
+
+def _filters(config: Config, now: datetime) -> Filters:
+    return Filters(config.feeds.only_published, config.feeds.min_quality, epoch(now))
+
+
+def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], list[str], int]:
+    """Write every feed that may have changed; returns (written, removed, feeds live)."""
+    feeds_dir = config.paths.feeds
+    filters = _filters(config, now)
+    site = config.site
+    live_keys = store.all_feed_keys(filters)
+    outputs = store.outputs()
+    fingerprint = config.output_fingerprint() + render.RENDER_VERSION
+    last = store.get_meta("rendered_at")
+    dirty = set(store.dirty())
+    if store.get_meta("render_all") or store.get_meta("fingerprint") != fingerprint:
+        dirty |= set(live_keys) | {key for key in map(render.key_of_path, outputs) if key}
+    else:
+        if last is not None:
+            dirty |= store.released_between(int(last), filters.now)
+        for path, (size, mtime_ns) in outputs.items():
+            key = render.key_of_path(path)
+            if key is None:
+                continue
+            try:
+                st = (feeds_dir / path).stat()
+            except FileNotFoundError:
+                dirty.add(key)
+                continue
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                dirty.add(key)  # edited or replaced behind our back: restore it
+    names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
+    written: list[str] = []
+    removed: list[str] = []
+    rendered: list[str] = []
+    live = set(live_keys)
+
+    def emit(files: dict[str, bytes]) -> None:
+        for path, data in files.items():
+            if write.write_if_changed(feeds_dir, path, data):
+                written.append(path)
+            rendered.append(path)
+
+    for key in sorted(dirty):
+        items = store.feed_items(key, filters, config.feeds.max_items) if key in live else []
+        if items:
+            emit(render.render_feed(render.feed_info(key, site, names), items, site, names))
+            continue
+        for fmt in render.FORMATS:
+            if write.remove(feeds_dir, render.feed_path(key, fmt)):
+                removed.append(render.feed_path(key, fmt))
+    infos = [render.feed_info(key, site, names) for key in live_keys]
+    emit({render.INDEX_PATH: render.render_index(infos, site),
+          render.OPML_PATH: render.render_opml(infos, site)})
+    expected = {render.feed_path(k, f) for k in live_keys for f in render.FORMATS}
+    expected |= {render.INDEX_PATH, render.OPML_PATH}
+    stale = sorted(set(outputs) - expected)
+    for path in stale:
+        if write.remove(feeds_dir, path):
+            removed.append(path)
+    with store.transaction():
+        for path in rendered:
+            st = (feeds_dir / path).stat()
+            store.set_output(path, st.st_size, st.st_mtime_ns)
+        for path in stale + removed:
+            store.delete_output(path)
+        store.clear_dirty(dirty)
+        store.set_meta("rendered_at", str(filters.now))
+        store.set_meta("fingerprint", fingerprint)
+        store.db.execute("DELETE FROM meta WHERE key='render_all'")
+    return written, sorted(removed), len(live_keys)
+
+
+def _cached(lookup: Callable[[str], str]) -> Callable[[str], str]:
+    cache: dict[str, str] = {}
+
+    def cached(key: str) -> str:
+        if key not in cache:
+            cache[key] = lookup(key)
+        return cache[key]
+
+    return cached
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    files: int
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def check(config: Config, now: datetime) -> CheckResult:
+    """Validate every seed as a publish would, without the state and without writing."""
+    paths = config.paths
+    if not paths.seeds.is_dir():
+        raise SeedError(str(paths.seeds), None, "seeds folder not found")
+    scan = load.scan(paths.seeds)
+    jobs = [(paths.seeds, p, st.size, st.mtime_ns, None, config.limits, now) for p, st in sorted(scan.files.items())]
+    errors = [f"{p}: file skipped: {m}" for p, m in scan.problems.items()]
+    warnings: list[str] = []
+    by_url: dict[str, list[str]] = {}
+    for outcome in _outcomes(jobs):
+        warnings.extend(outcome.warnings)
+        if outcome.error:
+            errors.append(outcome.error)
+        elif outcome.url:
+            by_url.setdefault(outcome.url, []).append(outcome.path)
+    for url, seeds in sorted(by_url.items()):
+        if len(seeds) > 1:
+            warnings.append(f"{seeds[0]}: same article URL as {', '.join(seeds[1:])} ({url})")
+    return CheckResult(files=len(scan.files), errors=tuple(errors), warnings=tuple(warnings))

@@ -1,0 +1,74 @@
+"""The only module that touches `feeds/`: atomic, write-if-changed, never outside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TEMP_MARK = ".aggregator-tmp"  # our temporary files: hidden, removed on the next run
+
+
+def _target(root: Path, rel: str) -> Path:
+    """`root/rel`, refusing any path that would land outside `root`."""
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root.resolve()) or target == root.resolve():
+        raise ValueError(f"refusing to write outside the feeds folder: {rel!r}")
+    return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
+    """Atomically replace `root/rel` with `data` unless it already holds those bytes.
+
+    Temporary file in the same folder, fsync, rename, fsync of the folder: a reader
+    sees the old file or the new one, never half of one, even after a crash.
+    """
+    target = _target(root, rel)
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}{TEMP_MARK}")
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+    return True
+
+
+def remove(root: Path, rel: str) -> bool:
+    """Delete `root/rel` if it exists; True when something was removed."""
+    target = _target(root, rel)
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def clean_temporaries(root: Path) -> int:
+    """Remove temporary files a killed run left behind; returns how many."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if name.startswith(".") and name.endswith(TEMP_MARK):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
