@@ -1,0 +1,123 @@
+"""Shared fixtures: a copy of the shipped seeds, a config, a fixed `now`, a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from aggregator.cli import main
+from aggregator.config import Config, config_from_mapping
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_SEEDS = REPO / "seeds"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+BASE_URL = "https://feeds.example.org/news/"
+
+
+@dataclass
+class Site:
+    """A temporary site: seeds, feeds and state folders, and a CLI that publishes it."""
+
+    root: Path
+    runner: CliRunner
+
+    @property
+    def seeds(self) -> Path:
+        return self.root / "seeds"
+
+    @property
+    def feeds(self) -> Path:
+        return self.root / "feeds"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state" / "state.sqlite"
+
+    def args(self, *extra: str) -> list[str]:
+        return ["--seeds", str(self.seeds), "--feeds", str(self.feeds), "--state", str(self.state), *extra]
+
+    def publish(self, *extra: str) -> Result:
+        return self.runner.invoke(main, ["publish", *self.args("--base-url", BASE_URL, *extra)])
+
+    def config(self, **feeds: object) -> Config:
+        return config_from_mapping(
+            {
+                "site": {"base_url": BASE_URL},
+                "paths": {"seeds": str(self.seeds), "feeds": str(self.feeds), "state": str(self.state)},
+                "feeds": feeds,
+            }
+        )
+
+    def write_seed(self, rel: str, text: str) -> Path:
+        path = self.seeds / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def feed_files(self) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(self.feeds)): p.read_bytes()
+            for p in sorted(self.feeds.rglob("*"))
+            if p.is_file()
+        }
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    """An empty site (no seeds yet)."""
+    (tmp_path / "seeds").mkdir()
+    return Site(root=tmp_path, runner=CliRunner())
+
+
+@pytest.fixture
+def shipped(site: Site) -> Site:
+    """A site whose seeds are a copy of the repository's shipped `seeds/`."""
+    shutil.rmtree(site.seeds)
+    shutil.copytree(SHIPPED_SEEDS, site.seeds)
+    return site
+
+
+def seed_text(
+    url: str = "https://www.example.com/news/story-1",
+    title: str = "A story",
+    published: str = "2024-05-01T10:00:00Z",
+    topics: tuple[str, ...] = ("Science",),
+    provider: tuple[str, str] | None = ("Example News", "example.com"),
+    related: str = "",
+    extra: str = "",
+    body: str = "",
+) -> str:
+    """A small valid seed; pieces can be replaced to make it invalid."""
+    lines = ["---", f'title: "{title}"', f'excerpt: "About {title}"', f"publishedDateTime: {published}",
+             f'webUrl: "{url}"']
+    if provider:
+        lines += ["provider:", f'  name: "{provider[0]}"', f"  domain: {provider[1]}"]
+    lines += ["topics:"] + [f'  - "{t}"' for t in topics] if topics else []
+    if related:
+        lines += ["related:", related.rstrip("\n")]
+    if extra:
+        lines.append(extra.rstrip("\n"))
+    lines += ['secured: "TOP-SECRET-BLOB-0123456789abcdef"', "---", body]
+    return "\n".join(lines) + "\n"
+
+
+def related_item(url: str, title: str, published: str = "2024-05-02T09:00:00Z",
+                 provider: tuple[str, str] = ("Other Outlet", "other.example.net")) -> str:
+    return (
+        f'  - title: "{title}"\n    publishedDateTime: {published}\n    webUrl: "{url}"\n'
+        f'    provider:\n      name: "{provider[0]}"\n      domain: {provider[1]}\n'
+    )
+
+
+PublishFn = Callable[..., Result]

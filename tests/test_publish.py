@@ -1,0 +1,475 @@
+"""`aggregator publish` end to end: CLI in, feeds read back with feedparser and lxml."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+from lxml import etree
+
+from aggregator.publish import publish
+from tests.conftest import BASE_URL, REPO, Site, related_item, seed_text
+
+ATOM_RNG = etree.RelaxNG(etree.parse(str(REPO / "tests" / "schemas" / "atom.rng")))
+SECRET = b"TOP-SECRET-BLOB-0123456789abcdef"
+
+
+def parsed(site: Site, rel: str) -> feedparser.FeedParserDict:
+    data = (site.feeds / rel).read_bytes()
+    feed = feedparser.parse(data)
+    assert feed.bozo == 0, (rel, feed.get("bozo_exception"))
+    return feed
+
+
+def ids(site: Site, rel: str) -> list[str]:
+    return [entry.id for entry in parsed(site, rel).entries]
+
+
+def feeds_of(site: Site) -> list[str]:
+    return sorted(p for p in site.feed_files() if p.endswith(".xml"))
+
+
+# --- the shipped seeds --------------------------------------------------------------
+
+
+def test_shipped_seeds_publish_clean(shipped: Site) -> None:
+    result = shipped.publish()
+    assert result.exit_code == 0, result.output
+    assert "0 skipped" in result.output
+    files = feeds_of(shipped)
+    assert "all.rss.xml" in files and "all.atom.xml" in files
+    assert any(p.startswith("topics/") for p in files)
+    assert any(p.startswith("providers/") for p in files)
+    assert (shipped.feeds / "index.html").is_file() and (shipped.feeds / "feeds.opml").is_file()
+    for rel in files:
+        parsed(shipped, rel)
+
+
+def test_every_atom_feed_validates_against_rfc4287_schema(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    atom = [p for p in feeds_of(shipped) if p.endswith(".atom.xml")]
+    assert atom
+    for rel in atom:
+        doc = etree.parse(str(shipped.feeds / rel))
+        assert ATOM_RNG.validate(doc), (rel, ATOM_RNG.error_log.last_error)
+
+
+def test_every_feed_passes_the_validator_rules(shipped: Site) -> None:
+    from tests.feedlint import lint_feed, lint_html_index, lint_opml
+
+    assert shipped.publish().exit_code == 0
+    now = datetime.now(UTC)
+    for rel in feeds_of(shipped):
+        problems = lint_feed((shipped.feeds / rel).read_bytes(), BASE_URL + rel, now)
+        assert problems == [], (rel, problems)
+    assert lint_opml((shipped.feeds / "feeds.opml").read_bytes()) == []
+    assert lint_html_index((shipped.feeds / "index.html").read_bytes()) == []
+
+
+def test_secured_never_reaches_any_output(shipped: Site) -> None:
+    secrets = []
+    for path in shipped.seeds.rglob("*"):
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.startswith("secured:"):
+                    secrets.append(line.split(":", 1)[1].strip().strip('"').encode())
+    assert secrets
+    result = shipped.publish("-v")
+    for data in shipped.feed_files().values():
+        for secret in secrets:
+            assert secret not in data
+            assert secret[:24] not in data
+    assert not any(s.decode() in result.output for s in secrets)
+
+
+def test_second_publish_rewrites_nothing(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    before = {p: (shipped.feeds / p).stat().st_mtime_ns for p in shipped.feed_files()}
+    result = shipped.publish("-v")
+    assert result.exit_code == 0
+    assert "0 read" in result.output and "0 files written" in result.output
+    assert "wrote " not in result.output
+    after = {p: (shipped.feeds / p).stat().st_mtime_ns for p in shipped.feed_files()}
+    assert before == after
+
+
+def test_same_input_gives_byte_identical_feeds(shipped: Site, tmp_path: Path) -> None:
+    assert shipped.publish().exit_code == 0
+    first = shipped.feed_files()
+    shutil.rmtree(shipped.feeds)
+    shutil.rmtree(shipped.state.parent)
+    assert shipped.publish().exit_code == 0
+    assert shipped.feed_files() == first
+
+
+def test_feed_metadata(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    rss = etree.parse(str(shipped.feeds / "all.rss.xml"))
+    channel = rss.getroot().find("channel")
+    assert channel is not None
+    atom_ns = "{http://www.w3.org/2005/Atom}"
+    link = channel.find(f"{atom_ns}link")
+    assert link is not None and link.get("rel") == "self"
+    assert link.get("href") == BASE_URL + "all.rss.xml"
+    assert channel.findtext("link") == BASE_URL
+    feed = parsed(shipped, "all.atom.xml")
+    assert {link.rel: link.href for link in feed.feed.links}["self"] == BASE_URL + "all.atom.xml"
+    newest = max(entry.updated_parsed for entry in feed.entries)
+    assert feed.feed.updated_parsed == newest  # the newest item's time, not "now"
+    assert feed.feed.language == "en" or feed.feed.get("language") in (None, "en")
+
+
+def test_items_are_newest_first_with_ids_not_links(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    for rel in ("all.rss.xml", "all.atom.xml"):
+        entries = parsed(shipped, rel).entries
+        dates = [e.published_parsed for e in entries]
+        assert dates == sorted(dates, reverse=True)
+        assert all(e.id.startswith("urn:uuid:") for e in entries)
+    rss = etree.parse(str(shipped.feeds / "all.rss.xml"))
+    assert {g.get("isPermaLink") for g in rss.iter("guid")} == {"false"}
+
+
+def test_story_item_is_identical_in_every_feed(shipped: Site) -> None:
+    """One thing, one id: a story's item has the same id and content everywhere."""
+    assert shipped.publish().exit_code == 0
+    seen: dict[str, str] = {}
+    for rel in feeds_of(shipped):
+        if not rel.endswith(".atom.xml"):
+            continue
+        for entry in parsed(shipped, rel).entries:
+            content = entry.content[0].value if "content" in entry else ""
+            if entry.id in seen:
+                assert seen[entry.id] == content, (rel, entry.id)
+            seen[entry.id] = content
+
+
+def test_item_has_categories_author_source_and_thumbnail(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    feed = parsed(shipped, "all.rss.xml")
+    with_image = [e for e in feed.entries if e.get("media_thumbnail")]
+    assert with_image
+    thumb = with_image[0].media_thumbnail[0]
+    assert thumb["url"].startswith("http") and int(thumb["width"]) > 0 and int(thumb["height"]) > 0
+    entry = feed.entries[0]
+    assert entry.tags and entry.author
+    assert entry.source.href.startswith(BASE_URL + "providers/")
+    rss = etree.parse(str(shipped.feeds / "all.rss.xml"))
+    media = "{http://search.yahoo.com/mrss/}"
+    assert not list(rss.iter(f"{media}group"))
+    assert all(t.getparent().tag == "item" for t in rss.iter(f"{media}thumbnail"))
+    atom = parsed(shipped, "all.atom.xml")
+    assert all(e.author for e in atom.entries)
+    assert any("Related coverage" in e.content[0].value for e in atom.entries)
+
+
+def test_through_the_installed_console_script(shipped: Site) -> None:
+    exe = shutil.which("aggregator") or str(Path(sys.executable).with_name("aggregator"))
+    proc = subprocess.run(
+        [exe, "publish", *shipped.args("--base-url", BASE_URL)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "stories:" in proc.stdout
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert "aggregator" in version.stdout
+
+
+# --- identity and de-duplication -----------------------------------------------------
+
+
+def test_ids_survive_rename_move_and_tracking_parameters(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://www.example.com/news/story-1"))
+    assert site.publish().exit_code == 0
+    before = ids(site, "all.atom.xml")
+    rss_before = ids(site, "all.rss.xml")
+    (site.seeds / "a.md").unlink()
+    site.write_seed(
+        "moved/renamed.txt",
+        seed_text(url="https://WWW.Example.com:443/news/story-1?utm_source=x&fbclid=1#top"),
+    )
+    result = site.publish()
+    assert result.exit_code == 0, result.output
+    assert ids(site, "all.atom.xml") == before
+    assert ids(site, "all.rss.xml") == rss_before == before
+
+
+def test_topic_identity_is_case_insensitive(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/1", topics=("AI",)))
+    site.write_seed("b.md", seed_text(url="https://example.com/2", topics=("ai",)))
+    site.write_seed("c.md", seed_text(url="https://example.com/3", topics=(" Ai ",)))
+    assert site.publish().exit_code == 0
+    topic_files = [p for p in feeds_of(site) if p.startswith("topics/")]
+    assert topic_files == ["topics/ai.atom.xml", "topics/ai.rss.xml"]
+    assert len(parsed(site, "topics/ai.atom.xml").entries) == 3
+
+
+def test_related_coverage_is_one_article_across_stories(site: Site) -> None:
+    shared = "https://other.example.net/coverage/1"
+    site.write_seed("a.md", seed_text(url="https://example.com/1",
+                                      related=related_item(shared, "Shared coverage")))
+    site.write_seed("b.md", seed_text(url="https://example.com/2",
+                                      related=related_item(shared + "?utm_medium=rss", "Shared coverage")
+                                      + related_item(shared + "#again", "Shared coverage twice")))
+    assert site.publish().exit_code == 0
+    entries = parsed(site, "providers/other.example.net.atom.xml").entries
+    assert [e.link for e in entries] == [shared]
+    # cited twice in story b: listed once in its related coverage
+    story_b = next(e for e in parsed(site, "all.atom.xml").entries if e.link == "https://example.com/2")
+    assert story_b.content[0].value.count(shared) == 1
+
+
+def test_primary_cited_as_related_is_one_item_in_provider_feed(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/1", title="Primary story"))
+    site.write_seed("b.md", seed_text(url="https://other.example.net/2", provider=("Other", "other.example.net"),
+                                      related=related_item("https://example.com/1", "Primary story",
+                                                           provider=("Example News", "example.com"))))
+    assert site.publish().exit_code == 0
+    provider = parsed(site, "providers/example.com.atom.xml").entries
+    assert len(provider) == 1
+    story_id = next(e.id for e in parsed(site, "all.atom.xml").entries if e.link == "https://example.com/1")
+    assert provider[0].id == story_id
+
+
+def test_duplicate_primary_url_is_one_story_with_a_warning(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/1", title="Older"))
+    site.write_seed("b.md", seed_text(url="https://example.com/1?utm_source=feed", title="Newer",
+                                      extra="updatedDateTime: 2024-06-01T00:00:00Z"))
+    result = site.publish()
+    assert result.exit_code == 0
+    assert "b.md: same article URL as a.md" in result.output
+    entries = parsed(site, "all.atom.xml").entries
+    assert [e.title for e in entries] == ["Newer"]
+    (site.seeds / "b.md").unlink()
+    assert site.publish().exit_code == 0
+    assert [e.title for e in parsed(site, "all.atom.xml").entries] == ["Older"]
+
+
+# --- incremental behaviour -----------------------------------------------------------
+
+
+def test_deleted_seed_disappears_and_empty_topic_loses_its_files(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/1", topics=("Space",)))
+    site.write_seed("b.md", seed_text(url="https://example.com/2", topics=("Health",)))
+    assert site.publish().exit_code == 0
+    assert (site.feeds / "topics/space.rss.xml").exists()
+    (site.seeds / "a.md").unlink()
+    result = site.publish("-v")
+    assert result.exit_code == 0
+    assert not (site.feeds / "topics/space.rss.xml").exists()
+    assert not (site.feeds / "topics/space.atom.xml").exists()
+    assert [e.link for e in parsed(site, "all.rss.xml").entries] == ["https://example.com/2"]
+    index = (site.feeds / "index.html").read_text()
+    opml = (site.feeds / "feeds.opml").read_text()
+    assert "topics/space" not in index and "topics/space" not in opml
+    assert "topics/health.rss.xml" in index and "topics/health.atom.xml" in opml
+
+
+def test_edit_changes_the_item_but_not_its_id(site: Site) -> None:
+    site.write_seed("a.md", seed_text(title="First title"))
+    assert site.publish().exit_code == 0
+    [before] = parsed(site, "all.atom.xml").entries
+    site.write_seed("a.md", seed_text(title="Second title"))
+    result = site.publish("-v")
+    assert "wrote all.atom.xml" in result.output
+    [after] = parsed(site, "all.atom.xml").entries
+    assert after.id == before.id and after.title == "Second title"
+
+
+def test_only_affected_feeds_are_rewritten(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/1", topics=("Space",)))
+    site.write_seed("b.md", seed_text(url="https://b.example.org/2", topics=("Health",),
+                                      provider=("B", "b.example.org")))
+    assert site.publish().exit_code == 0
+    site.write_seed("a.md", seed_text(url="https://example.com/1", topics=("Space",), title="Edited"))
+    result = site.publish("-v")
+    written = {line.split()[1] for line in result.output.splitlines() if line.startswith("wrote ")}
+    assert "topics/space.rss.xml" in written and "providers/example.com.atom.xml" in written
+    assert not any("health" in p or "b.example.org" in p for p in written)
+
+
+def test_feed_deleted_by_hand_is_restored(site: Site) -> None:
+    site.write_seed("a.md", seed_text())
+    assert site.publish().exit_code == 0
+    data = (site.feeds / "all.rss.xml").read_bytes()
+    (site.feeds / "all.rss.xml").unlink()
+    assert site.publish().exit_code == 0
+    assert (site.feeds / "all.rss.xml").read_bytes() == data
+
+
+def test_state_deleted_is_rebuilt(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    files = shipped.feed_files()
+    shipped.state.unlink()
+    result = shipped.publish()
+    assert result.exit_code == 0
+    assert shipped.feed_files() == files
+
+
+def test_future_story_is_held_back_until_its_time(site: Site) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    site.write_seed("past.md", seed_text(url="https://example.com/past"))
+    site.write_seed("future.md", seed_text(url="https://example.com/future", published="2026-01-01T01:00:00Z",
+                                           topics=("Later",)))
+    result = publish(site.config(), now)
+    assert result.stories_held == 1 and result.next_release == datetime(2026, 1, 1, 1, tzinfo=UTC)
+    assert not (site.feeds / "topics/later.rss.xml").exists()
+    result = publish(site.config(), now + timedelta(hours=2))
+    assert result.files_read == 0 and result.stories_held == 0
+    assert (site.feeds / "topics/later.rss.xml").exists()
+    links = [e.link for e in parsed(site, "all.atom.xml").entries]
+    assert links == ["https://example.com/future", "https://example.com/past"]
+
+
+def test_only_published_and_min_quality_switches(site: Site, now: datetime) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/1", extra="published: false\nquality: 5"))
+    site.write_seed("b.md", seed_text(url="https://example.com/2", extra="published: true\nquality: 50"))
+    publish(site.config(), now)
+    assert len(parsed(site, "all.atom.xml").entries) == 2  # `published: false` is not a draft
+    publish(site.config(only_published=True), now)
+    assert [e.link for e in parsed(site, "all.atom.xml").entries] == ["https://example.com/2"]
+    publish(site.config(min_quality=10), now)
+    assert [e.link for e in parsed(site, "all.atom.xml").entries] == ["https://example.com/2"]
+
+
+def test_max_items(site: Site, now: datetime) -> None:
+    for i in range(5):
+        site.write_seed(f"{i}.md", seed_text(url=f"https://example.com/{i}", published=f"2024-05-0{i + 1}T10:00:00Z"))
+    publish(site.config(max_items=3), now)
+    links = [e.link for e in parsed(site, "all.rss.xml").entries]
+    assert links == ["https://example.com/4", "https://example.com/3", "https://example.com/2"]
+
+
+# --- bad seeds -----------------------------------------------------------------------
+
+BAD_SEEDS = {
+    "broken-yaml.md": ("---\ntitle: [unclosed\n---\n", "invalid YAML"),
+    "no-title.md": (seed_text(url="https://example.com/nt", title=""), "[title]: missing or empty title"),
+    "bad-date.md": (seed_text(url="https://example.com/bd", published="'yesterday'"),
+                    "[publishedDateTime]: not an ISO 8601 date"),
+    "js-url.md": (seed_text(url="javascript:alert(1)"), "[webUrl]: 'javascript:' URL rejected"),
+    "not-utf8.txt": (None, "not valid UTF-8"),
+    "no-front-matter.md": ("just text\n", "no front matter"),
+}
+
+
+def test_bad_seeds_are_reported_and_good_ones_publish(site: Site) -> None:
+    site.write_seed("good.md", seed_text(url="https://example.com/good", topics=("../../x", "Fine")))
+    for name, (text, _) in BAD_SEEDS.items():
+        if text is None:
+            (site.seeds / name).write_bytes(b"---\ntitle: \xff\xfe caf\xe9\n---\n")
+        else:
+            site.write_seed(name, text)
+    result = site.publish()
+    assert result.exit_code == 0
+    for name, (_, message) in BAD_SEEDS.items():
+        line = next((ln for ln in result.output.splitlines() if ln.startswith(f"error: {name}")), None)
+        assert line is not None and message in line, (name, result.output)
+    assert f"{len(BAD_SEEDS)} skipped" in result.output
+    assert [e.link for e in parsed(site, "all.atom.xml").entries] == ["https://example.com/good"]
+    # the topic "../../x" becomes a safe slug inside feeds/, nothing is written elsewhere
+    written = {str(p.relative_to(site.root)) for p in site.root.rglob("*") if p.is_file()}
+    assert {p for p in written if not p.startswith(("seeds/", "feeds/", "state/"))} == set()
+    assert "feeds/topics/x.rss.xml" in written and "feeds/topics/fine.rss.xml" in written
+    strict = site.publish("--strict")
+    assert strict.exit_code == 1
+
+
+def test_a_good_seed_turned_bad_keeps_its_last_good_version(site: Site) -> None:
+    site.write_seed("a.md", seed_text(title="Good version"))
+    assert site.publish().exit_code == 0
+    site.write_seed("a.md", "---\ntitle: \"half-saved\n")
+    result = site.publish()
+    assert "a.md" in result.output and "last good version stays published" in result.output
+    assert [e.title for e in parsed(site, "all.atom.xml").entries] == ["Good version"]
+    # still reported on the next run, until fixed
+    assert "last good version" in site.publish().output
+    site.write_seed("a.md", seed_text(title="Fixed"))
+    result = site.publish()
+    assert "error" not in result.output
+    assert [e.title for e in parsed(site, "all.atom.xml").entries] == ["Fixed"]
+
+
+def test_bad_related_item_is_dropped_with_its_field_path(site: Site) -> None:
+    related = (related_item("https://other.example.net/ok", "Fine")
+               + related_item("javascript:alert(1)", "Evil")
+               + "  - title: \"No date\"\n    webUrl: \"https://other.example.net/nodate\"\n")
+    site.write_seed("a.md", seed_text(related=related))
+    result = site.publish()
+    assert "related[1].webUrl: 'javascript:' URL rejected" in result.output
+    assert "related[2].publishedDateTime: missing publication date" in result.output
+    [entry] = parsed(site, "all.atom.xml").entries
+    assert "https://other.example.net/ok" in entry.content[0].value
+    assert "javascript" not in entry.content[0].value
+
+
+def test_hidden_and_editor_files_are_ignored(site: Site) -> None:
+    site.write_seed("a.md", seed_text())
+    for name in (".hidden.md", ".#a.md", "a.md~", "a.md.swp", "a.tmp", "notes.rst"):
+        site.write_seed(name, "garbage")
+    os.symlink("/etc/passwd", site.seeds / "outside.md")
+    os.mkfifo(site.seeds / "fifo.md")
+    result = site.publish()
+    assert result.exit_code == 0 and "0 skipped" in result.output
+    assert "files: 1 seeds" in result.output
+
+
+# --- configuration and locking ---------------------------------------------------------
+
+
+def test_config_errors_name_the_key(site: Site) -> None:
+    config = site.root / "c.yaml"
+    for text, key in [("feeds:\n  max_items: many\n", "feeds.max_items"),
+                      ("site:\n  base_url: /relative\n", "site.base_url"),
+                      ("sites: {}\n", "sites"),
+                      ("feeds:\n  only_published: maybe\n", "feeds.only_published")]:
+        config.write_text(text)
+        result = site.runner.invoke(__import__("aggregator.cli").cli.main, ["publish", "--config", str(config)])
+        assert result.exit_code == 2 and f"'{key}'" in result.output, result.output
+
+
+def test_second_writer_is_refused_while_the_lock_is_held(site: Site) -> None:
+    from aggregator.lock import writer_lock
+
+    site.write_seed("a.md", seed_text())
+    with writer_lock(site.state):
+        result = site.publish()
+    assert result.exit_code == 3
+    assert f"pid {os.getpid()}" in result.output and "--wait" in result.output
+    assert site.publish().exit_code == 0
+
+
+def test_state_is_outside_feeds_and_feeds_hold_only_served_files(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    names = {p.name for p in shipped.feeds.rglob("*") if p.is_file()}
+    assert all(n.endswith((".xml", ".html", ".opml")) for n in names)
+    db = sqlite3.connect(shipped.state)
+    assert db.execute("SELECT count(*) FROM stories").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("command", ["publish", "check"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    from click.testing import CliRunner
+
+    from aggregator.cli import main
+
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output and "--config" in result.output
+
+
+def test_check_reports_without_writing(site: Site) -> None:
+    from aggregator.cli import main
+
+    site.write_seed("a.md", seed_text())
+    site.write_seed("bad.md", "---\n- a list\n---\n")
+    result = site.runner.invoke(main, ["check", *site.args()])
+    assert result.exit_code == 1
+    assert "bad.md: front matter is a list, not a mapping" in result.output
+    assert not site.feeds.exists() and not site.state.exists()
