@@ -7,6 +7,7 @@ when any seed was skipped (or `check` found a problem), 2 bad usage or configura
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -134,6 +135,85 @@ def check_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
                f"{len(result.errors)} skipped, {len(result.warnings)} warnings")
     if result.errors:
         sys.exit(EXIT_STRICT)
+
+
+@main.command("run")
+@common_options
+@click.option("--serve", "serve", metavar="HOST:PORT",
+              help="Also serve the feeds folder over HTTP (overrides daemon.serve), e.g. 127.0.0.1:8000.")
+def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
+                verbose: int, quiet: bool, serve: str | None) -> None:
+    """Run as a daemon: publish at start, then on every change to the seeds.
+
+    Reacts to file-system events within a second, rescans every
+    daemon.rescan_seconds as a safety net, and publishes future-dated stories when
+    their time comes. Logs one line per cycle. SIGTERM/SIGINT finish the write in
+    progress and exit 0; SIGHUP reloads the configuration (a bad one is reported and
+    the old one kept). Holds the writer lock while it runs.
+
+    \b
+    Example:
+      aggregator run --config config/aggregator.yaml --serve 127.0.0.1:8000
+    """
+    from aggregator.daemon import Daemon
+    from aggregator.serve import parse_bind
+
+    _logging(verbose, quiet)
+    overrides = {"seeds": seeds, "feeds": feeds, "state": state}
+    if serve is not None:
+        try:
+            parse_bind(serve)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--serve") from None
+
+    def load() -> Config:
+        return with_overrides(load_config(config_path), **overrides)
+
+    try:
+        daemon = Daemon(load, serve=serve)
+    except ConfigError as exc:
+        raise _Exit(str(exc), EXIT_USAGE) from None
+    try:
+        code = daemon.run()
+    except LockedError as exc:
+        raise _Exit(str(exc), EXIT_LOCKED) from None
+    sys.exit(code)
+
+
+@main.command("serve")
+@common_options
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, metavar="HOST:PORT",
+              help="Address to listen on.")
+def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
+                  verbose: int, quiet: bool, bind: str) -> None:
+    """Serve the feeds folder over HTTP, without publishing.
+
+    Right content types, ETag and Last-Modified with 304 answers, gzip when asked,
+    a short Cache-Control max-age; nothing outside the feeds folder is reachable.
+
+    \b
+    Example:
+      aggregator serve --bind 127.0.0.1:8000
+    """
+    from aggregator.daemon import serve_forever
+    from aggregator.serve import parse_bind
+
+    _logging(verbose, quiet)
+    config = _config(config_path, seeds=seeds, feeds=feeds, state=state)
+    try:
+        parse_bind(bind)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--bind") from None
+    sys.exit(serve_forever(config.paths.feeds, bind))
+
+
+def _logging(verbose: int, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    if not verbose:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("watchfiles").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp").setLevel(logging.WARNING)
 
 
 def _report(result: PublishResult, verbose: int, quiet: bool) -> None:

@@ -60,6 +60,7 @@ class LimitsConfig:
 class DaemonConfig:
     rescan_seconds: int = 300
     debounce_ms: int = 200
+    settle_ms: int = 300
     serve: str | None = None
 
 
@@ -134,8 +135,16 @@ def _validate(config: Config) -> Config:
             raise ConfigError(f"limits.{name}", "must be at least 1")
     if config.daemon.rescan_seconds < 1:
         raise ConfigError("daemon.rescan_seconds", "must be at least 1")
-    if config.daemon.debounce_ms < 0:
-        raise ConfigError("daemon.debounce_ms", "must not be negative")
+    for key in ("debounce_ms", "settle_ms"):
+        if getattr(config.daemon, key) < 0:
+            raise ConfigError(f"daemon.{key}", "must not be negative")
+    if config.daemon.serve is not None:
+        from aggregator.serve import parse_bind
+
+        try:
+            parse_bind(config.daemon.serve)
+        except ValueError as exc:
+            raise ConfigError("daemon.serve", str(exc)) from None
     return config
 
 

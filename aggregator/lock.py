@@ -14,7 +14,8 @@ from aggregator.errors import LockedError
 
 
 @contextmanager
-def writer_lock(state: Path, wait: bool = False, poll: float = 0.1) -> Iterator[None]:
+def writer_lock(state: Path, wait: bool = False, owner: str = "aggregator publish",
+                poll: float = 0.1) -> Iterator[None]:
     """Hold the writer lock of `state` (and of the feeds published from it).
 
     Without `wait`, a second writer fails at once with `LockedError` naming the pid
@@ -33,14 +34,14 @@ def writer_lock(state: Path, wait: bool = False, poll: float = 0.1) -> Iterator[
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if not wait:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "pid unknown"
                     raise LockedError(
-                        f"another aggregator process (pid {holder}) is writing the feeds "
+                        f"another aggregator process ({holder}) is writing the feeds "
                         f"(lock {path}); try again when it is done, or pass --wait"
                     ) from None
                 time.sleep(poll)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"pid {os.getpid()}, {owner}\n".encode(), 0)
         yield
     finally:
         os.close(fd)  # closing releases the lock

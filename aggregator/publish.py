@@ -61,7 +61,10 @@ class PublishResult:
     feeds_total: int
     seconds: float
     next_release: datetime | None
-    changed_urls: int = 0
+    added: int = 0  # stories new, changed and gone in this run
+    updated: int = 0
+    deleted: int = 0
+    pending: tuple[str, ...] = ()  # files still being written, left for the next cycle
 
     @property
     def skipped(self) -> int:
@@ -74,7 +77,9 @@ class _Run:
 
     warnings: list[str] = field(default_factory=list)
     files_read: int = 0
-    changed_urls: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
 
 
 def _scrub(messages: Iterable[str], secret: object) -> tuple[str, ...]:
@@ -173,13 +178,18 @@ def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run) -> None:
 
 def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: bool, run: _Run) -> None:
     """Re-derive the stories of `urls` and mark every feed whose bytes may change."""
-    run.changed_urls += len(urls)
     if track:
         names |= store.names_of_stories(urls)
         before = {name: store.display_name(*name) for name in names}
     dirty: set[FeedKey] = set()
     for url in sorted(urls):
-        dirty |= store.refresh_story(url, track)
+        existed, exists, touched = store.refresh_story(url, track)
+        dirty |= touched
+        if exists:
+            run.added += not existed
+            run.updated += existed
+        elif existed:
+            run.deleted += 1
         seeds = store.duplicates(url)
         if len(seeds) > 1:
             run.warnings.append(
@@ -197,16 +207,22 @@ def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: b
 
 def publish(config: Config, now: datetime | None = None, *, wait: bool = False,
             progress: Progress | None = None) -> PublishResult:
-    """Bring `feeds/` in step with `seeds/`; see the module docstring."""
+    """Bring `feeds/` in step with `seeds/` under the writer lock; see the module docstring."""
     with writer_lock(config.paths.state, wait=wait):
         store = Store(config.paths.state)
         try:
-            return _publish(store, config, now or datetime.now(UTC), progress)
+            return publish_locked(store, config, now or datetime.now(UTC), progress=progress)
         finally:
             store.close()
 
 
-def _publish(store: Store, config: Config, now: datetime, progress: Progress | None) -> PublishResult:
+def publish_locked(store: Store, config: Config, now: datetime, *, progress: Progress | None = None,
+                   settle_ns: int = 0) -> PublishResult:
+    """One publish by a caller that already holds the writer lock (the daemon).
+
+    With `settle_ns`, a file modified less than that long ago is left for a later
+    cycle (`PublishResult.pending`): a writer may still be in the middle of it.
+    """
     started = time.perf_counter()
     paths = config.paths
     run = _Run()
@@ -217,11 +233,19 @@ def _publish(store: Store, config: Config, now: datetime, progress: Progress | N
     known = store.seed_rows()
     cold = not known and store.get_meta("rendered_at") is None
 
+    changed = {
+        path: st for path, st in scan.files.items()
+        if path not in known or (known[path].size, known[path].mtime_ns) != (st.size, st.mtime_ns)
+    }
+    pending: list[str] = []
+    if settle_ns:
+        recent = time.time_ns() - settle_ns
+        pending = sorted(path for path, st in changed.items() if st.mtime_ns > recent)
     jobs = [
         (paths.seeds, path, st.size, st.mtime_ns, known[path].digest if path in known else None,
          config.limits, now)
-        for path, st in sorted(scan.files.items())
-        if path not in known or (known[path].size, known[path].mtime_ns) != (st.size, st.mtime_ns)
+        for path, st in sorted(changed.items())
+        if path not in pending
     ]
     gone = sorted(set(known) - set(scan.files))
     if cold:
@@ -269,7 +293,10 @@ def _publish(store: Store, config: Config, now: datetime, progress: Progress | N
         feeds_total=total,
         seconds=time.perf_counter() - started,
         next_release=datetime.fromtimestamp(release, UTC) if release else None,
-        changed_urls=run.changed_urls,
+        added=run.added,
+        updated=run.updated,
+        deleted=run.deleted,
+        pending=tuple(pending),
     )
 
 

@@ -281,14 +281,15 @@ class Store:
 
     # --- stories -----------------------------------------------------------------
 
-    def refresh_story(self, url: str, track: bool = True) -> set[FeedKey]:
+    def refresh_story(self, url: str, track: bool = True) -> tuple[bool, bool, set[FeedKey]]:
         """Make `stories` (and its topics and refs) reflect the winning seed of `url`.
 
-        With `track`, returns the feeds whose content may have changed: those of the
-        old and of the new version (a cold publish renders everything and skips this).
+        Returns (a story existed, a story exists now, touched feeds). With `track`, the
+        touched feeds are those of the old and of the new version (a cold publish
+        renders everything and skips this).
         """
         touched = self.feeds_of_stories([url]) if track else set()
-        self.db.execute("DELETE FROM stories WHERE url=?", (url,))
+        existed = self.db.execute("DELETE FROM stories WHERE url=?", (url,)).rowcount > 0
         self.db.execute("DELETE FROM story_topics WHERE url=?", (url,))
         self.db.execute("DELETE FROM refs WHERE story=?", (url,))
         row = self.db.execute(
@@ -300,7 +301,7 @@ class Store:
             self._insert_story(path, story_from_json(text), text)
             if track:
                 touched |= self.feeds_of_stories([url])
-        return touched
+        return existed, row is not None, touched
 
     def _insert_story(self, path: str, story: Story, text: str) -> None:
         article = story.article

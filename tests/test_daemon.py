@@ -1,0 +1,236 @@
+"""`aggregator run` as a real process, observed through its HTTP server and its files.
+
+Every wait is a poll with a deadline, never a fixed long sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from lxml import etree
+
+from tests.conftest import Site, seed_text
+
+DEADLINE = 15.0  # generous: shared CI machines are slow; typical latency is well under 1 s
+
+
+class Daemon:
+    """A running `aggregator run` subprocess with its log lines collected."""
+
+    def __init__(self, site: Site, *extra: str) -> None:
+        self.site = site
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "run", *site.args("--serve", "127.0.0.1:0", *extra)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=site.root,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        line = self.wait_log(r"serving .* on (http://127\.0\.0\.1:\d+/)")
+        self.base = re.search(r"(http://127\.0\.0\.1:\d+/)", line).group(1)  # type: ignore[union-attr]
+        self.wait_log(r"cycle trigger=start")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_log(self, pattern: str, deadline: float = DEADLINE) -> str:
+        end = time.monotonic() + deadline
+        for line in self.log:
+            if re.search(pattern, line):
+                return line
+        while time.monotonic() < end:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.log.append(line)
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(f"no log line matching {pattern!r}; log:\n" + "\n".join(self.log))
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), b""
+
+    def feed(self, path: str) -> Any:
+        status, _, body = self.get(path)
+        if status != 200:
+            return None
+        parsed = feedparser.parse(body)
+        assert parsed.bozo == 0
+        return parsed
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(signum)
+        try:
+            return self.proc.wait(timeout=5)  # the issue's bound: exit within 5 seconds
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+@pytest.fixture
+def daemon(site: Site) -> Iterator[Daemon]:
+    site.write_seed("first.md", seed_text(url="https://example.com/first", topics=("Space",)))
+    running = Daemon(site)
+    yield running
+    if running.proc.poll() is None:
+        running.proc.kill()
+        running.proc.wait()
+
+
+def eventually(check: Callable[[], Any], deadline: float = DEADLINE) -> Any:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met before the deadline")
+
+
+def links(daemon: Daemon, path: str) -> list[str]:
+    feed = daemon.feed(path)
+    return [e.link for e in feed.entries] if feed else []
+
+
+def test_new_edited_and_deleted_seeds_show_in_the_served_feeds(daemon: Daemon, site: Site) -> None:
+    site.write_seed("new.md", seed_text(url="https://news.example.org/new", title="Fresh", topics=("Health",),
+                                        provider=("Example Org", "news.example.org")))
+    eventually(lambda: "https://news.example.org/new" in links(daemon, "topics/health.atom.xml"))
+    assert links(daemon, "providers/news.example.org.rss.xml") == ["https://news.example.org/new"]
+    [before] = daemon.feed("topics/health.atom.xml").entries
+
+    site.write_seed("new.md", seed_text(url="https://news.example.org/new", title="Edited", topics=("Health",),
+                                        provider=("Example Org", "news.example.org")))
+    eventually(lambda: [e.title for e in daemon.feed("topics/health.atom.xml").entries] == ["Edited"])
+    [after] = daemon.feed("topics/health.atom.xml").entries
+    assert after.id == before.id
+
+    os.rename(site.seeds / "new.md", site.seeds / "renamed.md")
+    daemon.wait_log(r"cycle trigger=files")
+    assert [e.id for e in daemon.feed("topics/health.atom.xml").entries] == [before.id]
+
+    (site.seeds / "renamed.md").unlink()
+    eventually(lambda: daemon.get("topics/health.atom.xml")[0] == 404)
+    assert "https://news.example.org/new" not in links(daemon, "all.atom.xml")
+    daemon.wait_log(r"stories \+0 ~0 -1")
+
+
+def test_slowly_written_file_never_publishes_half(daemon: Daemon, site: Site) -> None:
+    text = seed_text(url="https://example.com/slow", title="Slow", topics=("Slow",),
+                     related="".join(
+                         f'  - title: "Cover {i}"\n    publishedDateTime: 2024-05-02T09:00:00Z\n'
+                         f'    webUrl: "https://other.example.net/{i}"\n' for i in range(12)))
+    data = text.encode()
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            feed = daemon.feed("topics/slow.atom.xml")
+            if feed:
+                seen.append(feed.entries[0].content[0].value.count("<li>"))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with open(site.seeds / "slow.md", "wb") as handle:
+            for start in range(0, len(data), 120):
+                handle.write(data[start : start + 120])
+                handle.flush()
+                time.sleep(0.06)  # a slow copy: many small writes, each an event
+        eventually(lambda: seen)
+    finally:
+        stop.set()
+        watcher.join()
+    assert set(seen) == {12}, seen
+    assert not [line for line in daemon.log if "slow.md" in line and "ERROR" in line]
+
+
+def test_future_story_appears_when_its_time_comes(daemon: Daemon, site: Site) -> None:
+    release = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    site.write_seed("later.md", seed_text(url="https://example.com/later", topics=("Later",),
+                                          published=release.isoformat().replace("+00:00", "Z")))
+    daemon.wait_log(r"cycle trigger=files")
+    assert daemon.get("topics/later.atom.xml")[0] == 404
+    daemon.wait_log(r"cycle trigger=release")
+    assert datetime.now(UTC) >= release
+    assert links(daemon, "topics/later.atom.xml") == ["https://example.com/later"]
+
+
+def test_conditional_get_content_types_and_gzip(daemon: Daemon) -> None:
+    status, headers, body = daemon.get("all.rss.xml")
+    assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
+    assert "max-age" in headers["Cache-Control"] and headers["Last-Modified"]
+    etag = headers["ETag"]
+    assert daemon.get("all.rss.xml", {"If-None-Match": etag})[0] == 304
+    assert daemon.get("all.rss.xml", {"If-Modified-Since": headers["Last-Modified"]})[0] == 304
+    assert daemon.get("all.rss.xml", {"If-None-Match": '"other"'})[0] == 200
+    assert daemon.get("all.atom.xml")[1]["Content-Type"].startswith("application/atom+xml")
+    assert daemon.get("feeds.opml")[1]["Content-Type"].startswith("text/x-opml")
+    assert daemon.get("")[1]["Content-Type"].startswith("text/html")
+    gz_status, gz_headers, _ = daemon.get("all.atom.xml", {"Accept-Encoding": "gzip"})
+    assert gz_status == 200 and gz_headers.get("Content-Encoding") == "gzip"
+    for path in ("../state/state.sqlite", "%2e%2e/state/state.sqlite", "topics/", ".hidden", "x/../../etc/passwd"):
+        assert daemon.get(path)[0] == 404, path
+
+
+def test_publish_is_refused_while_the_daemon_runs(daemon: Daemon, site: Site) -> None:
+    result = site.publish()
+    assert result.exit_code == 3
+    assert "aggregator run" in result.output and "another aggregator process" in result.output
+
+
+def test_sighup_reloads_config_and_keeps_the_old_one_when_bad(site: Site, tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.yaml"
+    config.write_text('site:\n  title: "First"\n')
+    site.write_seed("a.md", seed_text())
+    running = Daemon(site, "--config", str(config))
+    try:
+        config.write_text("site:\n  title: [\n")
+        running.proc.send_signal(signal.SIGHUP)
+        running.wait_log(r"configuration not reloaded, keeping the old one")
+        config.write_text('site:\n  title: "Second"\n')
+        running.proc.send_signal(signal.SIGHUP)
+        running.wait_log(r"configuration reloaded")
+        eventually(lambda: running.feed("all.atom.xml").feed.title.startswith("Second"))
+    finally:
+        assert running.stop() == 0
+
+
+def test_sigterm_exits_zero_with_every_feed_well_formed(daemon: Daemon, site: Site) -> None:
+    for i in range(20):
+        site.write_seed(f"burst-{i}.md", seed_text(url=f"https://example.com/burst/{i}"))
+    assert daemon.stop(signal.SIGTERM) == 0
+    for path in site.feeds.rglob("*.xml"):
+        etree.parse(str(path))
+        assert feedparser.parse(path.read_bytes()).bozo == 0
+    assert not [p for p in site.feeds.rglob("*") if "aggregator-tmp" in p.name]
+    assert site.publish().exit_code == 0  # the lock was released
+
+
+def test_sigint_exits_zero(daemon: Daemon) -> None:
+    assert daemon.stop(signal.SIGINT) == 0
