@@ -49,6 +49,7 @@ MAX_IMAGE_SIDE = 100_000
 # C1 controls and DEL are allowed but "discouraged", and no news title needs them.
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
+_SPACE = re.compile(r"\s")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
@@ -146,7 +147,7 @@ def canonical_url(value: Any, field: str) -> str | None:
         return None
     if len(raw) > MAX_URL_CHARS:
         raise FieldError(field, f"URL longer than {MAX_URL_CHARS} characters")
-    if _XML_UNSAFE.search(raw) or any(ch.isspace() for ch in raw):
+    if _XML_UNSAFE.search(raw) or _SPACE.search(raw):
         raise FieldError(field, "URL contains white space or control characters")
     try:
         parts = urlsplit(raw)
@@ -161,7 +162,7 @@ def canonical_url(value: Any, field: str) -> str | None:
     if not host or parts.username is not None or parts.password is not None:
         raise FieldError(field, "URL has no host, or has user credentials")
     try:
-        host = host.encode("idna").decode("ascii").lower()
+        host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise FieldError(field, "URL host is not a valid domain name") from None
     if ":" in host:  # IPv6 literal
@@ -217,7 +218,8 @@ def domain_of(value: str) -> str:
     if "://" in host:
         host = urlsplit(host).hostname or ""
     host = host.split("/", 1)[0]
-    host = host.encode("idna").decode("ascii")
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")
     return host.removeprefix("www.")
 
 

@@ -123,13 +123,10 @@ def _updated(article: Article) -> datetime:
     return article.updated or article.published
 
 
-def _entry(item: FeedItem, fmt: Format, site: SiteConfig, names: Names) -> FeedEntry:
+def _fill_entry(entry: FeedEntry, item: FeedItem, fmt: Format, site: SiteConfig, names: Names) -> None:
     """One item, the same id and content in every feed and format that carries it."""
     article = item.article
     provider = names.provider(article.provider.domain)
-    entry = FeedEntry()
-    entry.load_extension("media")
-    entry.load_extension("dc")
     entry.id(item.id)
     entry.guid(item.id, permalink=False)
     entry.title(article.title)
@@ -158,7 +155,6 @@ def _entry(item: FeedItem, fmt: Format, site: SiteConfig, names: Names) -> FeedE
         size = {k: str(v) for k, v in (("width", image.width), ("height", image.height)) if v}
         entry.media.thumbnail({"url": image.url, "group": None, **size})
         entry.media.content({"url": image.url, "medium": "image", "group": None, **size})
-    return entry
 
 
 def render_feed(
@@ -185,7 +181,8 @@ def render_feed(
         feed.updated(newest)
         feed.lastBuildDate(newest)
         for item in items:
-            feed.add_entry(_entry(item, fmt, site, names), order="append")
+            # add_entry() first: it gives the entry the feed's extensions (media, dc).
+            _fill_entry(feed.add_entry(order="append"), item, fmt, site, names)
         data = feed.rss_str(pretty=True) if fmt == "rss" else feed.atom_str(pretty=True)
         out[path] = _finish(data)
     return out
