@@ -173,9 +173,8 @@ class Daemon:
         self._log(result, triggers)
         if result.next_release:
             self._schedule_once("release", result.next_release, "release")
-        if result.pending:
-            self._schedule_once("settle", datetime.now(UTC) + timedelta(milliseconds=config.daemon.settle_ms),
-                                "settle")
+        if result.pending_until:
+            self._schedule_once("settle", result.pending_until + timedelta(milliseconds=5), "settle")
 
     def _log(self, result: PublishResult, triggers: set[str]) -> None:
         log.info(

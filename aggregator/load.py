@@ -56,13 +56,13 @@ def scan(root: Path) -> Scan:
     files: dict[str, FileStat] = {}
     problems: dict[str, str] = {}
     real_root = os.path.realpath(root)
-    stack = [str(root)]
+    stack = [(str(root), "")]  # (folder, its path relative to root with a trailing '/')
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
-            problems[_display(os.path.relpath(folder, root))] = f"cannot list folder: {exc.strerror}"
+            problems[_display(prefix or ".")] = f"cannot list folder: {exc.strerror}"
             continue
         for entry in entries:
             name = entry.name
@@ -70,7 +70,7 @@ def scan(root: Path) -> Scan:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
+                    stack.append((entry.path, f"{prefix}{name}/"))
                     continue
                 if not is_seed_name(name):
                     continue
@@ -84,7 +84,7 @@ def scan(root: Path) -> Scan:
                     continue  # FIFO, socket, device, or a link to a folder
             except OSError:
                 continue  # vanished or dangling while we looked
-            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            rel = prefix + name
             try:
                 rel.encode("utf-8")
             except UnicodeEncodeError:

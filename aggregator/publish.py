@@ -65,6 +65,7 @@ class PublishResult:
     updated: int = 0
     deleted: int = 0
     pending: tuple[str, ...] = ()  # files still being written, left for the next cycle
+    pending_until: datetime | None = None  # when the last of them will have settled
 
     @property
     def skipped(self) -> int:
@@ -238,9 +239,13 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
         if path not in known or (known[path].size, known[path].mtime_ns) != (st.size, st.mtime_ns)
     }
     pending: list[str] = []
+    pending_until = None
     if settle_ns:
         recent = time.time_ns() - settle_ns
         pending = sorted(path for path, st in changed.items() if st.mtime_ns > recent)
+        if pending:
+            newest = max(changed[path].mtime_ns for path in pending)
+            pending_until = datetime.fromtimestamp((newest + settle_ns) / 1e9, UTC)
     jobs = [
         (paths.seeds, path, st.size, st.mtime_ns, known[path].digest if path in known else None,
          config.limits, now)
@@ -297,6 +302,7 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
         updated=run.updated,
         deleted=run.deleted,
         pending=tuple(pending),
+        pending_until=pending_until,
     )
 
 
@@ -309,27 +315,35 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
     feeds_dir = config.paths.feeds
     filters = _filters(config, now)
     site = config.site
-    live_keys = store.all_feed_keys(filters)
     outputs = store.outputs()
     fingerprint = config.output_fingerprint() + render.RENDER_VERSION
     last = store.get_meta("rendered_at")
     dirty = set(store.dirty())
-    if store.get_meta("render_all") or store.get_meta("fingerprint") != fingerprint:
-        dirty |= set(live_keys) | {key for key in map(render.key_of_path, outputs) if key}
+    everything = bool(store.get_meta("render_all")) or store.get_meta("fingerprint") != fingerprint
+    pages_stale = everything
+    if everything:
+        dirty |= set(store.all_feed_keys(filters)) | {key for key in map(render.key_of_path, outputs) if key}
     else:
         if last is not None:
             dirty |= store.released_between(int(last), filters.now)
         for path, (size, mtime_ns) in outputs.items():
-            key = render.key_of_path(path)
-            if key is None:
-                continue
             try:
                 st = (feeds_dir / path).stat()
+                intact = (st.st_size, st.st_mtime_ns) == (size, mtime_ns)
             except FileNotFoundError:
-                dirty.add(key)
-                continue
-            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                dirty.add(key)  # edited or replaced behind our back: restore it
+                intact = False
+            if not intact:  # deleted, edited or replaced behind our back: restore it
+                key = render.key_of_path(path)
+                if key is None:
+                    pages_stale = True
+                else:
+                    dirty.add(key)
+        pages_stale = pages_stale or not {render.INDEX_PATH, render.OPML_PATH} <= set(outputs)
+    if not dirty and not pages_stale:
+        # Nothing changed: the index and OPML depend only on the feeds, so skip them too.
+        store.set_meta("rendered_at", str(filters.now))
+        return [], [], int(store.get_meta("feeds_total") or 0)
+    live_keys = store.all_feed_keys(filters)
     names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
     written: list[str] = []
     removed: list[str] = []
@@ -368,6 +382,7 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
         store.clear_dirty(dirty)
         store.set_meta("rendered_at", str(filters.now))
         store.set_meta("fingerprint", fingerprint)
+        store.set_meta("feeds_total", str(len(live_keys)))
         store.db.execute("DELETE FROM meta WHERE key='render_all'")
     return written, sorted(removed), len(live_keys)
 

@@ -431,28 +431,34 @@ class Store:
         self.db.executemany("DELETE FROM dirty WHERE kind=? AND slug=?", [(k.kind, k.slug) for k in keys])
 
     def all_feed_keys(self, filters: Filters) -> list[FeedKey]:
-        """Every feed that has at least one item now."""
+        """Every feed that has at least one item now.
+
+        One indexed LIMIT 1 probe per topic and provider: cheap however many stories
+        and citations there are.
+        """
         params = _params(filters)
+        story_filter = _STORY_FILTER.format(s="s")
         keys = []
-        if self.db.execute(f"SELECT 1 FROM stories s WHERE {_STORY_FILTER.format(s='s')} LIMIT 1", params).fetchone():
+        if self.db.execute(f"SELECT 1 FROM stories s WHERE {story_filter} LIMIT 1", params).fetchone():
             keys.append(FeedKey("all"))
-        keys += [
-            FeedKey("topic", slug)
-            for (slug,) in self.db.execute(
-                "SELECT DISTINCT t.slug FROM story_topics t JOIN stories s ON s.url = t.url"
-                f" WHERE {_STORY_FILTER.format(s='s')} ORDER BY t.slug",
-                params,
-            )
-        ]
-        keys += [
-            FeedKey("provider", p)
-            for (p,) in self.db.execute(
-                f"SELECT provider FROM stories s WHERE {_STORY_FILTER.format(s='s')}"
-                " UNION SELECT r.provider FROM refs r JOIN stories s ON s.url = r.story"
-                f" WHERE r.published <= :now AND {_STORY_FILTER.format(s='s')} ORDER BY 1",
-                params,
-            )
-        ]
+        for (slug,) in self.db.execute("SELECT DISTINCT slug FROM story_topics ORDER BY slug").fetchall():
+            if self.db.execute(
+                "SELECT 1 FROM story_topics t JOIN stories s ON s.url = t.url"
+                f" WHERE t.slug = :slug AND {story_filter} LIMIT 1", params | {"slug": slug},
+            ).fetchone():
+                keys.append(FeedKey("topic", slug))
+        providers = self.db.execute(
+            "SELECT provider FROM stories UNION SELECT provider FROM refs ORDER BY 1"
+        ).fetchall()
+        for (provider,) in providers:
+            probe = params | {"p": provider}
+            if self.db.execute(
+                f"SELECT 1 FROM stories s WHERE s.provider = :p AND {story_filter} LIMIT 1", probe
+            ).fetchone() or self.db.execute(
+                "SELECT 1 FROM refs r JOIN stories s ON s.url = r.story"
+                f" WHERE r.provider = :p AND r.published <= :now AND {story_filter} LIMIT 1", probe,
+            ).fetchone():
+                keys.append(FeedKey("provider", provider))
         return keys
 
     def feed_items(self, key: FeedKey, filters: Filters, limit: int) -> list[FeedItem]:
