@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Literal
 
 FeedKind = Literal["all", "topic", "provider"]
 
 
+@lru_cache(maxsize=65536)  # shared coverage: the same URLs come back story after story
 def item_id(canonical_url: str) -> str:
     """The one id of an article everywhere: derived from its canonical URL only."""
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, canonical_url))

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -48,7 +49,6 @@ MAX_IMAGE_SIDE = 100_000
 # XML 1.0 forbids C0 controls other than tab/newline/CR, lone surrogates and U+FFFE/F;
 # C1 controls and DEL are allowed but "discouraged", and no news title needs them.
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -97,11 +97,13 @@ def strip_html(text: str) -> str:
 
 def clean_text(text: str, *, html: bool = True) -> str:
     """NFC, markup removed, XML-forbidden characters removed, white space collapsed."""
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     if html:
         text = strip_html(text)
-    text = _XML_UNSAFE.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    if _XML_UNSAFE.search(text):
+        text = _XML_UNSAFE.sub("", text)
+    return " ".join(text.split())
 
 
 def _truncate(text: str, limit: int, field: str, warnings: list[str]) -> str:
@@ -142,37 +144,55 @@ def canonical_url(value: Any, field: str) -> str | None:
     raw = text_field(value, field)
     if raw is None:
         return None
+    url, reason = _canonical(raw)
+    if reason is not None:
+        raise FieldError(field, reason)
+    return url
+
+
+@lru_cache(maxsize=65536)  # shared coverage: the same URLs come back story after story
+def _canonical(raw: str) -> tuple[str | None, str | None]:
+    """(canonical URL or None, reason it was rejected or None)."""
     raw = raw.strip()
     if not raw:
-        return None
+        return None, None
     if len(raw) > MAX_URL_CHARS:
-        raise FieldError(field, f"URL longer than {MAX_URL_CHARS} characters")
+        return None, f"URL longer than {MAX_URL_CHARS} characters"
     if _XML_UNSAFE.search(raw) or _SPACE.search(raw):
-        raise FieldError(field, "URL contains white space or control characters")
+        return None, "URL contains white space or control characters"
     try:
         parts = urlsplit(raw)
-        port = parts.port
     except ValueError as exc:
-        raise FieldError(field, f"malformed URL ({exc})") from None
+        return None, f"malformed URL ({exc})"
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = f"'{scheme}:' URL" if scheme else "relative URL"
-        raise FieldError(field, f"{shown} rejected: only absolute http(s) URLs are accepted")
-    host = (parts.hostname or "").rstrip(".")
-    if not host or parts.username is not None or parts.password is not None:
-        raise FieldError(field, "URL has no host, or has user credentials")
+        return None, f"{shown} rejected: only absolute http(s) URLs are accepted"
+    netloc = parts.netloc
+    if "@" in netloc:
+        return None, "URL has user credentials"
+    host, port = netloc, ""
+    if netloc.startswith("["):  # IPv6 literal
+        host, _, rest = netloc.partition("]")
+        host += "]"
+        port = rest.removeprefix(":")
+    elif ":" in netloc:
+        host, _, port = netloc.rpartition(":")
+    if port and (not port.isdigit() or int(port) > 65535):
+        return None, "malformed URL (bad port)"
+    host = host.rstrip(".")
+    if not host or host == "[]":
+        return None, "URL has no host"
     try:
         host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise FieldError(field, "URL host is not a valid domain name") from None
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port is not None and port != (80 if scheme == "http" else 443):
-        host = f"{host}:{port}"
-    query = "&".join(
-        pair for pair in parts.query.split("&") if pair and not _is_tracking(pair)
-    )
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+        return None, "URL host is not a valid domain name"
+    if port and int(port) != (80 if scheme == "http" else 443):
+        host = f"{host}:{int(port)}"
+    query = parts.query
+    if query:
+        query = "&".join(pair for pair in query.split("&") if pair and not _is_tracking(pair))
+    return urlunsplit((scheme, host, parts.path or "/", query, "")), None
 
 
 def _is_tracking(pair: str) -> bool:
@@ -212,6 +232,7 @@ def parse_date(value: Any, field: str, warnings: list[str]) -> datetime | None:
     return parsed
 
 
+@lru_cache(maxsize=16384)
 def domain_of(value: str) -> str:
     """Provider identity: lower-case IDNA domain without a leading `www.`."""
     host = value.strip().lower().rstrip(".")

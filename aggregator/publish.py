@@ -6,6 +6,7 @@ that they turn into text, log lines and an exit code.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ from aggregator.errors import FieldError, SeedError
 from aggregator.lock import writer_lock
 from aggregator.model import FeedKey
 from aggregator.normalize import normalize
-from aggregator.store import Filters, Store, epoch, seed_rank, story_to_json
+from aggregator.store import Filters, SeedRow, Store, StoryRows, epoch, seed_rank, story_rows, story_to_json
 
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_MIN_FILES = 400
@@ -42,6 +43,7 @@ class Outcome:
     url: str | None = None
     rank: str | None = None
     story_json: str | None = None
+    rows: StoryRows | None = None
     names: tuple[tuple[str, str], ...] = ()  # (kind, slug) whose display names it votes on
     error: str | None = None
     warnings: tuple[str, ...] = ()
@@ -121,6 +123,7 @@ def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: 
         url=story.url,
         rank=seed_rank(story),
         story_json=story_to_json(story),
+        rows=story_rows(story),
         names=tuple(sorted(names)),
         warnings=_scrub((f"{path}: {w}" for w in result.warnings), secret),
     )
@@ -136,6 +139,8 @@ def _outcomes(jobs: list[tuple[Path, str, int, int, str | None, LimitsConfig, da
     if len(jobs) < PARALLEL_MIN_FILES or workers < 2:
         yield from (_process_job(job) for job in jobs)
         return
+    # fork: workers start at once and share the parent's pages; "spawn" would re-import
+    # the caller's __main__ in every worker, which breaks library use from a script.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
         # A bounded window of chunks in flight keeps memory flat on huge corpora.
         chunk = 64
@@ -152,12 +157,11 @@ def _process_chunk(jobs: list[tuple[Path, str, int, int, str | None, LimitsConfi
     return [_process_job(job) for job in jobs]
 
 
-def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run) -> None:
+def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run, old: dict[str, SeedRow]) -> None:
     """Store one batch of outcomes and mark the feeds they touch, in one transaction."""
     with store.transaction():
         affected: set[str] = set()
         names: set[tuple[str, str]] = set()
-        old_urls = store.urls_of_paths([o.path for o in batch]) if track else {}
         for outcome in batch:
             if outcome.unchanged:
                 store.touch_seed(outcome.path, outcome.size, outcome.mtime_ns)
@@ -167,13 +171,17 @@ def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run) -> None:
             if outcome.story_json is not None and outcome.url is not None and outcome.rank is not None:
                 store.put_good_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
                                     outcome.url, outcome.rank, outcome.story_json, outcome.warnings)
+                if not track and outcome.rows and store.insert_story(outcome.path, outcome.rows, outcome.story_json):
+                    run.added += 1  # cold: a URL seen for the first time needs no re-derivation
+                    continue
                 affected.add(outcome.url)
                 names.update(outcome.names)
             else:
                 store.put_bad_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
                                    outcome.error or "unusable")
-            if old_urls.get(outcome.path):
-                affected.add(old_urls[outcome.path])
+            previous = old.get(outcome.path)
+            if previous is not None and previous.url:
+                affected.add(previous.url)
         _refresh(store, affected, names, track, run)
 
 
@@ -198,12 +206,14 @@ def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: b
                 " (the most recently updated wins)"
             )
     if track:
+        store.mark_dirty(dirty)
+        renamed: set[FeedKey] = set()
         for name in names:
             if store.display_name(*name) != before[name]:
                 kind, slug = name
-                dirty.add(FeedKey(kind, slug))  # type: ignore[arg-type]
-                dirty |= store.feeds_of_stories(store.stories_naming(kind, slug))
-        store.mark_dirty(dirty)
+                renamed.add(FeedKey(kind, slug))  # type: ignore[arg-type]
+                renamed |= store.feeds_of_stories(store.stories_naming(kind, slug))
+        store.mark_dirty(renamed, force=True)  # same items, new names: render them anyway
 
 
 def publish(config: Config, now: datetime | None = None, *, wait: bool = False,
@@ -231,28 +241,24 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
         raise SeedError(str(paths.seeds), None, "seeds folder not found")
     write.clean_temporaries(paths.feeds)
     scan = load.scan(paths.seeds)
-    known = store.seed_rows()
+    known = store.seed_stats()
     cold = not known and store.get_meta("rendered_at") is None
-
-    changed = {
-        path: st for path, st in scan.files.items()
-        if path not in known or (known[path].size, known[path].mtime_ns) != (st.size, st.mtime_ns)
-    }
+    changed = {path: st for path, st in scan.files.items() if known.get(path) != st}
+    gone = sorted(set(known) - set(scan.files))
+    rows = store.seed_rows([*changed, *gone])
     pending: list[str] = []
     pending_until = None
     if settle_ns:
         recent = time.time_ns() - settle_ns
-        pending = sorted(path for path, st in changed.items() if st.mtime_ns > recent)
+        pending = sorted(path for path, (_, mtime_ns) in changed.items() if mtime_ns > recent)
         if pending:
-            newest = max(changed[path].mtime_ns for path in pending)
+            newest = max(changed[path][1] for path in pending)
             pending_until = datetime.fromtimestamp((newest + settle_ns) / 1e9, UTC)
     jobs = [
-        (paths.seeds, path, st.size, st.mtime_ns, known[path].digest if path in known else None,
-         config.limits, now)
-        for path, st in sorted(changed.items())
+        (paths.seeds, path, size, mtime_ns, rows[path].digest if path in rows else None, config.limits, now)
+        for path, (size, mtime_ns) in sorted(changed.items())
         if path not in pending
     ]
-    gone = sorted(set(known) - set(scan.files))
     if cold:
         with store.transaction():
             store.set_meta("render_all", "1")
@@ -261,18 +267,18 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     for outcome in _outcomes(jobs):
         batch.append(outcome)
         if len(batch) >= BATCH_FILES:
-            _apply(store, batch, not cold, run)
+            _apply(store, batch, not cold, run, rows)
             done += len(batch)
             batch = []
             if progress:
                 progress(done, len(jobs))
     if batch:
-        _apply(store, batch, not cold, run)
+        _apply(store, batch, not cold, run, rows)
         if progress:
             progress(len(jobs), len(jobs))
     if gone:
         with store.transaction():
-            urls = {row.url for path, row in known.items() if path in gone and row.url}
+            urls = {rows[path].url for path in gone if rows[path].url}
             for path in gone:
                 store.delete_seed(path)
             _refresh(store, urls, set(), not cold, run)
@@ -311,21 +317,29 @@ def _filters(config: Config, now: datetime) -> Filters:
 
 
 def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], list[str], int]:
-    """Write every feed that may have changed; returns (written, removed, feeds live)."""
+    """Write every feed that may have changed; returns (written, removed, feeds live).
+
+    A dirty feed whose newest items (ids and story digests) and title are what they
+    were when it was last written is skipped without rendering; a forced one (config
+    change, a display name changed, a file damaged behind our back) is rendered.
+    """
     feeds_dir = config.paths.feeds
     filters = _filters(config, now)
     site = config.site
     outputs = store.outputs()
     fingerprint = config.output_fingerprint() + render.RENDER_VERSION
     last = store.get_meta("rendered_at")
-    dirty = set(store.dirty())
+    dirty = store.dirty()
+    known = store.feed_rows()
     everything = bool(store.get_meta("render_all")) or store.get_meta("fingerprint") != fingerprint
     pages_stale = everything
     if everything:
-        dirty |= set(store.all_feed_keys(filters)) | {key for key in map(render.key_of_path, outputs) if key}
+        keys = set(store.all_feed_keys(filters)) | set(known) | {k for k in map(render.key_of_path, outputs) if k}
+        dirty = dict.fromkeys(keys, True)
     else:
         if last is not None:
-            dirty |= store.released_between(int(last), filters.now)
+            for key in store.released_between(int(last), filters.now):
+                dirty.setdefault(key, False)
         for path, (size, mtime_ns) in outputs.items():
             try:
                 st = (feeds_dir / path).stat()
@@ -337,18 +351,13 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
                 if key is None:
                     pages_stale = True
                 else:
-                    dirty.add(key)
+                    dirty[key] = True
         pages_stale = pages_stale or not {render.INDEX_PATH, render.OPML_PATH} <= set(outputs)
-    if not dirty and not pages_stale:
-        # Nothing changed: the index and OPML depend only on the feeds, so skip them too.
-        store.set_meta("rendered_at", str(filters.now))
-        return [], [], int(store.get_meta("feeds_total") or 0)
-    live_keys = store.all_feed_keys(filters)
     names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
     written: list[str] = []
     removed: list[str] = []
     rendered: list[str] = []
-    live = set(live_keys)
+    feed_rows: dict[FeedKey, tuple[str, str] | None] = {}  # new (title, signature), None: gone
 
     def emit(files: dict[str, bytes]) -> None:
         for path, data in files.items():
@@ -356,18 +365,36 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
                 written.append(path)
             rendered.append(path)
 
-    for key in sorted(dirty):
-        items = store.feed_items(key, filters, config.feeds.max_items) if key in live else []
-        if items:
-            emit(render.render_feed(render.feed_info(key, site, names), items, site, names))
+    to_render: list[render.FeedInfo] = []
+    for key, force in sorted(dirty.items()):
+        heads = store.feed_heads(key, filters, config.feeds.max_items)
+        if not heads:
+            for fmt in render.FORMATS:
+                if write.remove(feeds_dir, render.feed_path(key, fmt)):
+                    removed.append(render.feed_path(key, fmt))
+            if key in known:
+                feed_rows[key] = None
             continue
-        for fmt in render.FORMATS:
-            if write.remove(feeds_dir, render.feed_path(key, fmt)):
-                removed.append(render.feed_path(key, fmt))
-    infos = [render.feed_info(key, site, names) for key in live_keys]
-    emit({render.INDEX_PATH: render.render_index(infos, site),
-          render.OPML_PATH: render.render_opml(infos, site)})
-    expected = {render.feed_path(k, f) for k in live_keys for f in render.FORMATS}
+        info = render.feed_info(key, site, names)
+        row = (info.title, _signature(heads))
+        if not force and known.get(key) == row:
+            continue  # same items, same content: the bytes on disk are already right
+        to_render.append(info)
+        feed_rows[key] = row
+    for files in _rendered(store, config, filters, to_render):
+        emit(files)
+    live = {key: row[0] for key, row in known.items()}
+    for key, new in feed_rows.items():
+        if new is None:
+            live.pop(key, None)
+        else:
+            live[key] = new[0]
+    titles_changed = any(new is None or known.get(key, ("",))[0] != new[0] for key, new in feed_rows.items())
+    if pages_stale or titles_changed:
+        infos = [render.FeedInfo(key, title, "") for key, title in sorted(live.items())]
+        emit({render.INDEX_PATH: render.render_index(infos, site),
+              render.OPML_PATH: render.render_opml(infos, site)})
+    expected = {render.feed_path(k, f) for k in live for f in render.FORMATS}
     expected |= {render.INDEX_PATH, render.OPML_PATH}
     stale = sorted(set(outputs) - expected)
     for path in stale:
@@ -379,12 +406,52 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
             store.set_output(path, st.st_size, st.st_mtime_ns)
         for path in stale + removed:
             store.delete_output(path)
+        store.set_feed_rows(feed_rows)
         store.clear_dirty(dirty)
         store.set_meta("rendered_at", str(filters.now))
         store.set_meta("fingerprint", fingerprint)
-        store.set_meta("feeds_total", str(len(live_keys)))
         store.db.execute("DELETE FROM meta WHERE key='render_all'")
-    return written, sorted(removed), len(live_keys)
+    return written, sorted(removed), len(live)
+
+
+# Below this many feeds to render, worker processes cost more than they save.
+PARALLEL_MIN_FEEDS = 40
+RenderJob = tuple[Path, Config, Filters, list[render.FeedInfo]]
+
+
+def _render_chunk(job: RenderJob) -> list[dict[str, bytes]]:
+    """Render some feeds in a worker, reading the state without writing it."""
+    state, config, filters, infos = job
+    store = Store(state, readonly=True)
+    try:
+        return list(_render_infos(store, config, filters, infos))
+    finally:
+        store.close()
+
+
+def _render_infos(store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]) -> Iterator[dict[str, bytes]]:
+    names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
+    for info in infos:
+        items = store.feed_items(info.key, filters, config.feeds.max_items)
+        yield render.render_feed(info, items, config.site, names)
+
+
+def _rendered(store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]) -> Iterator[dict[str, bytes]]:
+    """Each feed's files, rendered on every core when there are many (a cold publish)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
+        yield from _render_infos(store, config, filters, infos)
+        return
+    chunks = [infos[i::workers * 4] for i in range(workers * 4)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        for files in pool.map(_render_chunk, [(store.path, config, filters, chunk) for chunk in chunks if chunk]):
+            yield from files
+
+
+def _signature(heads: list[tuple[str, str]]) -> str:
+    """What a feed's bytes depend on besides config and names: its items, in order."""
+    text = "\n".join(f"{item_id} {digest}" for item_id, digest in heads)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _cached(lookup: Callable[[str], str]) -> Callable[[str], str]:
@@ -411,7 +478,8 @@ def check(config: Config, now: datetime) -> CheckResult:
     if not paths.seeds.is_dir():
         raise SeedError(str(paths.seeds), None, "seeds folder not found")
     scan = load.scan(paths.seeds)
-    jobs = [(paths.seeds, p, st.size, st.mtime_ns, None, config.limits, now) for p, st in sorted(scan.files.items())]
+    jobs = [(paths.seeds, p, size, mtime_ns, None, config.limits, now)
+            for p, (size, mtime_ns) in sorted(scan.files.items())]
     errors = [f"{p}: file skipped: {m}" for p, m in scan.problems.items()]
     warnings: list[str] = []
     by_url: dict[str, list[str]] = {}

@@ -7,6 +7,7 @@ Rendering reads stories from here only; it never re-reads seeds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -18,7 +19,7 @@ from typing import Any
 
 from aggregator.model import Article, FeedKey, Image, Provider, Story, Topic
 
-SCHEMA_VERSION = "1"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "5"  # bump when the schema or the stored story format changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,7 +32,7 @@ CREATE INDEX IF NOT EXISTS seeds_url ON seeds(url);
 CREATE TABLE IF NOT EXISTS stories(
     url TEXT PRIMARY KEY, id TEXT NOT NULL, path TEXT NOT NULL, published INTEGER NOT NULL,
     provider TEXT NOT NULL, provider_name TEXT, flag INTEGER, quality INTEGER,
-    story TEXT NOT NULL);
+    digest TEXT NOT NULL);  -- the story's JSON stays in its seed's row, stored once
 CREATE INDEX IF NOT EXISTS stories_order ON stories(published DESC, id);
 CREATE INDEX IF NOT EXISTS stories_provider ON stories(provider, published DESC, id);
 CREATE TABLE IF NOT EXISTS story_topics(
@@ -39,16 +40,43 @@ CREATE TABLE IF NOT EXISTS story_topics(
     published INTEGER NOT NULL, id TEXT NOT NULL, PRIMARY KEY(slug, url));
 CREATE INDEX IF NOT EXISTS story_topics_order ON story_topics(slug, published DESC, id);
 CREATE INDEX IF NOT EXISTS story_topics_url ON story_topics(url);
--- Related coverage: one row per (article, citing story).
+-- Related coverage: one row per (article, citing story); the article's data is read
+-- from the citing story's JSON, so it is stored once.
 CREATE TABLE IF NOT EXISTS refs(
     article TEXT NOT NULL, story TEXT NOT NULL, id TEXT NOT NULL, provider TEXT NOT NULL,
-    provider_name TEXT, published INTEGER NOT NULL, data TEXT NOT NULL,
+    provider_name TEXT, published INTEGER NOT NULL,
     PRIMARY KEY(article, story));
 CREATE INDEX IF NOT EXISTS refs_provider ON refs(provider, published DESC, id);
 CREATE INDEX IF NOT EXISTS refs_story ON refs(story);
+-- How often each given name is used for a provider (domain) or topic (slug), kept by
+-- triggers: the display name is the most used one (ties alphabetical), read by index.
+CREATE TABLE IF NOT EXISTS names(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY(kind, slug, name)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS stories_names_add AFTER INSERT ON stories WHEN new.provider_name IS NOT NULL BEGIN
+    INSERT INTO names VALUES ('provider', new.provider, new.provider_name, 1)
+    ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS stories_names_del AFTER DELETE ON stories WHEN old.provider_name IS NOT NULL BEGIN
+    UPDATE names SET n = n - 1 WHERE kind = 'provider' AND slug = old.provider AND name = old.provider_name; END;
+CREATE TRIGGER IF NOT EXISTS refs_names_add AFTER INSERT ON refs WHEN new.provider_name IS NOT NULL BEGIN
+    INSERT INTO names VALUES ('provider', new.provider, new.provider_name, 1)
+    ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS refs_names_del AFTER DELETE ON refs WHEN old.provider_name IS NOT NULL BEGIN
+    UPDATE names SET n = n - 1 WHERE kind = 'provider' AND slug = old.provider AND name = old.provider_name; END;
+CREATE TRIGGER IF NOT EXISTS topics_names_add AFTER INSERT ON story_topics BEGIN
+    INSERT INTO names VALUES ('topic', new.slug, new.name, 1)
+    ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS topics_names_del AFTER DELETE ON story_topics BEGIN
+    UPDATE names SET n = n - 1 WHERE kind = 'topic' AND slug = old.slug AND name = old.name; END;
 -- Feeds whose output may be stale: written in the same transaction as the change,
 -- cleared only after the files are written, so a crash in between is repaired.
-CREATE TABLE IF NOT EXISTS dirty(kind TEXT NOT NULL, slug TEXT NOT NULL, PRIMARY KEY(kind, slug));
+CREATE TABLE IF NOT EXISTS dirty(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, force INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, slug));
+-- The feeds written: their title and a signature of their items (ids and digests),
+-- so a feed touched by a change that does not reach its newest items is not rendered.
+CREATE TABLE IF NOT EXISTS feeds(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, title TEXT NOT NULL, signature TEXT NOT NULL,
+    PRIMARY KEY(kind, slug));
 -- Files this tool wrote in feeds/, to notice ones deleted or edited behind its back.
 CREATE TABLE IF NOT EXISTS outputs(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 """
@@ -112,8 +140,28 @@ def story_from_json(text: str) -> Story:
     )
 
 
-def article_from_json(text: str) -> Article:
-    return _article(json.loads(text))
+@dataclass(frozen=True, slots=True)
+class StoryRows:
+    """A story's rows for `stories`, `story_topics` and `refs`, ready to insert.
+
+    Built where the story is normalized (a worker process), so the writer only inserts.
+    """
+
+    story: tuple[str, str, int, str, str | None, int | None, int | None]  # url, id, published, provider, name, flag, quality
+    topics: tuple[tuple[str, str], ...]  # slug, name
+    refs: tuple[tuple[str, str, str, str | None, int], ...]  # article, id, provider, name, published
+
+
+def story_rows(story: Story) -> StoryRows:
+    article = story.article
+    return StoryRows(
+        story=(story.url, story.id, epoch(article.published), article.provider.domain, article.provider.name,
+               None if story.published_flag is None else int(story.published_flag), story.quality),
+        topics=tuple((t.slug, t.name) for t in story.topics),
+        refs=tuple(
+            (a.url, a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related
+        ),
+    )
 
 
 def seed_rank(story: Story) -> str:
@@ -158,9 +206,13 @@ _STORY_FILTER = "{s}.published <= :now AND (:only = 0 OR {s}.flag = 1) AND (:min
 class Store:
     """A connection to the state database; one writer at a time (see `lock`)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        if readonly:  # a render worker's view: reads only, beside the writer (WAL)
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            self.db.execute("PRAGMA busy_timeout=30000")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -210,13 +262,21 @@ class Store:
 
     # --- seeds -------------------------------------------------------------------
 
-    def seed_rows(self) -> dict[str, SeedRow]:
-        return {
-            path: SeedRow(size, mtime, digest, url, error)
+    def seed_stats(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of every seed as last seen: the cheap change check."""
+        return {path: (size, mtime) for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM seeds")}
+
+    def seed_rows(self, paths: list[str]) -> dict[str, SeedRow]:
+        """What is stored of these seeds (those the state knows)."""
+        found: dict[str, SeedRow] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
             for path, size, mtime, digest, url, error in self.db.execute(
-                "SELECT path, size, mtime_ns, digest, url, error FROM seeds"
-            )
-        }
+                f"SELECT path, size, mtime_ns, digest, url, error FROM seeds WHERE path IN ({marks})", chunk
+            ):
+                found[path] = SeedRow(size, mtime, digest, url, error)
+        return found
 
     def touch_seed(self, path: str, size: int, mtime_ns: int) -> None:
         """Same content, new stat (a `touch` or a copy): remember the stat only."""
@@ -257,19 +317,6 @@ class Store:
             )
         ]
 
-    def urls_of_paths(self, paths: list[str]) -> dict[str, str]:
-        """The URL each of these seeds last published, if any."""
-        found: dict[str, str] = {}
-        for start in range(0, len(paths), 500):
-            chunk = paths[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                self.db.execute(
-                    f"SELECT path, url FROM seeds WHERE url IS NOT NULL AND path IN ({marks})", chunk
-                ).fetchall()
-            )
-        return found
-
     def duplicates(self, url: str) -> list[str]:
         """Paths of the seeds whose last good story has this URL, the winner first."""
         return [
@@ -298,33 +345,32 @@ class Store:
         ).fetchone()
         if row is not None:
             path, text = row
-            self._insert_story(path, story_from_json(text), text)
+            self.insert_story(path, story_rows(story_from_json(text)), text)
             if track:
                 touched |= self.feeds_of_stories([url])
         return existed, row is not None, touched
 
-    def _insert_story(self, path: str, story: Story, text: str) -> None:
-        article = story.article
-        published = epoch(article.published)
-        self.db.execute(
-            "INSERT INTO stories(url, id, path, published, provider, provider_name, flag, quality, story)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (story.url, story.id, path, published, article.provider.domain, article.provider.name,
-             None if story.published_flag is None else int(story.published_flag), story.quality, text),
-        )
+    def insert_story(self, path: str, rows: StoryRows, text: str) -> bool:
+        """Insert a story that is not in `stories` yet; False if its URL already is."""
+        try:
+            self.db.execute(
+                "INSERT INTO stories(url, id, path, published, provider, provider_name, flag, quality, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*rows.story[:2], path, *rows.story[2:], hashlib.blake2b(text.encode(), digest_size=12).hexdigest()),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        url, id_, published = rows.story[0], rows.story[1], rows.story[2]
         self.db.executemany(
             "INSERT INTO story_topics(slug, url, name, published, id) VALUES (?, ?, ?, ?, ?)",
-            [(t.slug, story.url, t.name, published, story.id) for t in story.topics],
+            [(slug, url, name, published, id_) for slug, name in rows.topics],
         )
         self.db.executemany(
-            "INSERT INTO refs(article, story, id, provider, provider_name, published, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (a.url, story.url, a.id, a.provider.domain, a.provider.name, epoch(a.published),
-                 json.dumps(_article_dict(a), sort_keys=True, ensure_ascii=False))
-                for a in story.related
-            ],
+            "INSERT INTO refs(article, story, id, provider, provider_name, published)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(article, url, *rest) for article, *rest in rows.refs],
         )
+        return True
 
     def feeds_of_stories(self, urls: Iterable[str]) -> set[FeedKey]:
         """Every feed that carries these stories, or that their citations appear in."""
@@ -400,32 +446,50 @@ class Store:
 
     def provider_name(self, domain: str) -> str:
         """One display name per domain: the most cited given name, ties alphabetical."""
-        row = self.db.execute(
-            "SELECT name, count(*) c FROM ("
-            " SELECT provider_name name FROM stories WHERE provider=:d AND provider_name IS NOT NULL"
-            " UNION ALL SELECT provider_name FROM refs WHERE provider=:d AND provider_name IS NOT NULL)"
-            " GROUP BY name ORDER BY c DESC, name LIMIT 1",
-            {"d": domain},
-        ).fetchone()
-        return row[0] if row else domain
+        return self._name("provider", domain)
 
     def topic_name(self, slug: str) -> str:
         """One display name per topic: the most used spelling, ties alphabetical."""
+        return self._name("topic", slug)
+
+    def _name(self, kind: str, slug: str) -> str:
         row = self.db.execute(
-            "SELECT name, count(*) c FROM story_topics WHERE slug=? GROUP BY name ORDER BY c DESC, name LIMIT 1",
-            (slug,),
+            "SELECT name FROM names WHERE kind = ? AND slug = ? AND n > 0 ORDER BY n DESC, name LIMIT 1", (kind, slug)
         ).fetchone()
         return row[0] if row else slug
 
     # --- feeds -------------------------------------------------------------------
 
-    def mark_dirty(self, keys: Iterable[FeedKey]) -> None:
+    def mark_dirty(self, keys: Iterable[FeedKey], force: bool = False) -> None:
+        """Feeds to look at again; `force` renders them even if their items are the same."""
         self.db.executemany(
-            "INSERT OR IGNORE INTO dirty(kind, slug) VALUES (?, ?)", [(k.kind, k.slug) for k in keys]
+            "INSERT INTO dirty(kind, slug, force) VALUES (?, ?, ?)"
+            " ON CONFLICT(kind, slug) DO UPDATE SET force = max(force, excluded.force)",
+            [(k.kind, k.slug, int(force)) for k in keys],
         )
 
-    def dirty(self) -> list[FeedKey]:
-        return sorted(FeedKey(kind, slug) for kind, slug in self.db.execute("SELECT kind, slug FROM dirty"))  # type: ignore[arg-type]
+    def dirty(self) -> dict[FeedKey, bool]:
+        return {
+            FeedKey(kind, slug): bool(force)  # type: ignore[arg-type]
+            for kind, slug, force in self.db.execute("SELECT kind, slug, force FROM dirty")
+        }
+
+    def feed_rows(self) -> dict[FeedKey, tuple[str, str]]:
+        """Every feed written, with its title and item signature."""
+        return {
+            FeedKey(kind, slug): (title, signature)  # type: ignore[arg-type]
+            for kind, slug, title, signature in self.db.execute("SELECT kind, slug, title, signature FROM feeds")
+        }
+
+    def set_feed_rows(self, rows: dict[FeedKey, tuple[str, str] | None]) -> None:
+        for key, row in rows.items():
+            if row is None:
+                self.db.execute("DELETE FROM feeds WHERE kind=? AND slug=?", (key.kind, key.slug))
+            else:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO feeds(kind, slug, title, signature) VALUES (?, ?, ?, ?)",
+                    (key.kind, key.slug, *row),
+                )
 
     def clear_dirty(self, keys: Iterable[FeedKey]) -> None:
         self.db.executemany("DELETE FROM dirty WHERE kind=? AND slug=?", [(k.kind, k.slug) for k in keys])
@@ -461,40 +525,55 @@ class Store:
                 keys.append(FeedKey("provider", provider))
         return keys
 
-    def feed_items(self, key: FeedKey, filters: Filters, limit: int) -> list[FeedItem]:
-        """The newest `limit` items of one feed (ties broken by id), released by now."""
+    def _feed_query(self, key: FeedKey, filters: Filters, limit: int, columns: str) -> Iterator[tuple[Any, ...]]:
+        """The newest `limit` items of one feed (ties broken by id), released by now.
+
+        `columns` is an expression list over `id`, `published`, `s` (the story row that
+        holds the item's data) and `cited` (the article URL when the item is an article
+        known only as related coverage, else NULL).
+        """
         params = _params(filters) | {"slug": key.slug, "limit": limit}
         story_filter = _STORY_FILTER.format(s="s")
+        select = columns.format(id="s.id", published="s.published", cited="NULL")
         if key.kind == "all":
-            query = (
-                f"SELECT s.id, s.published, s.story, NULL FROM stories s WHERE {story_filter}"
-                " ORDER BY s.published DESC, s.id LIMIT :limit"
-            )
+            query = f"SELECT {select} FROM stories s WHERE {story_filter} ORDER BY s.published DESC, s.id LIMIT :limit"
         elif key.kind == "topic":
             query = (
-                "SELECT s.id, s.published, s.story, NULL FROM story_topics t JOIN stories s ON s.url = t.url"
+                f"SELECT {select} FROM story_topics t JOIN stories s ON s.url = t.url"
                 f" WHERE t.slug = :slug AND {story_filter} ORDER BY t.published DESC, t.id LIMIT :limit"
             )
         else:
             # The provider's stories, plus articles it has only as related coverage:
             # each such article once, as cited by the first citing story (by URL).
+            cited = columns.format(id="r.id", published="r.published", cited="r.article")
             query = (
-                f"SELECT s.id, s.published, s.story, NULL FROM stories s WHERE s.provider = :slug AND {story_filter}"
-                " UNION ALL"
-                " SELECT r.id, r.published, NULL, r.data FROM refs r JOIN stories s ON s.url = r.story"
+                f"SELECT {select} FROM stories s WHERE s.provider = :slug AND {story_filter}"
+                f" UNION ALL SELECT {cited} FROM refs r JOIN stories s ON s.url = r.story"
                 f" WHERE r.provider = :slug AND r.published <= :now AND {story_filter}"
                 " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.url = r.article)"
                 " AND r.story = (SELECT min(r2.story) FROM refs r2 JOIN stories s2 ON s2.url = r2.story"
                 f"  WHERE r2.article = r.article AND {_STORY_FILTER.format(s='s2')})"
                 " ORDER BY 2 DESC, 1 LIMIT :limit"
             )
+        return self.db.execute(query, params)
+
+    def feed_heads(self, key: FeedKey, filters: Filters, limit: int) -> list[tuple[str, str]]:
+        """(id, digest of the data it is rendered from) of a feed's items: no JSON read."""
+        rows = self._feed_query(key, filters, limit, "{id}, {published}, s.digest")
+        return [(id_, digest) for id_, _, digest in rows]
+
+    def feed_items(self, key: FeedKey, filters: Filters, limit: int) -> list[FeedItem]:
+        """The items of one feed, newest first, ready to render."""
         items = []
-        for id_, published, story_text, article_text in self.db.execute(query, params):
-            if story_text is not None:
-                story = story_from_json(story_text)
+        for id_, published, story_text, cited in self._feed_query(
+            key, filters, limit, "{id}, {published}, (SELECT d.story FROM seeds d WHERE d.path = s.path), {cited}"
+        ):
+            story = story_from_json(story_text)
+            if cited is None:
                 items.append(FeedItem(id=id_, published=published, story=story, article=story.article))
-            else:
-                items.append(FeedItem(id=id_, published=published, story=None, article=article_from_json(article_text)))
+            else:  # an article known only as related coverage, as its citing story gives it
+                article = next(a for a in story.related if a.url == cited)
+                items.append(FeedItem(id=id_, published=published, story=None, article=article))
         return items
 
     def count_stories(self, filters: Filters) -> tuple[int, int]:

@@ -1,0 +1,144 @@
+"""Publish benchmark (not part of the test suite): cold, no-op, one edit, one delete.
+
+For each corpus size it generates a deterministic corpus (bench/generate.py), then runs
+`aggregator publish` as a real process and reports, as the median of `--repeat` runs:
+wall time, the publish's own time (after interpreter start-up and imports), peak memory
+of the whole process tree (main process plus its worker processes, sampled), and feed
+files written. Beside it, the floor the issue compares against: loading every seed's
+front matter with PyYAML's CSafeLoader in one process.
+
+    python bench/run.py --sizes 1000 10000 50000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+from bench.generate import generate
+
+WORK = Path("bench/work")
+
+
+def _run_publish(seeds: Path, feeds: Path, state: Path) -> dict[str, float]:
+    """One `aggregator publish`, with the tree's peak RSS sampled every 20 ms."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "publish", "-q", "--seeds", str(seeds), "--feeds", str(feeds),
+         "--state", str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    wall = time.perf_counter() - started
+    out = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"publish failed ({proc.returncode}):\n{out}")
+    own = float(re.search(r"time: ([\d.]+) s", out).group(1))  # type: ignore[union-attr]
+    written = int(re.search(r"(\d+) files written", out).group(1))  # type: ignore[union-attr]
+    return {"wall_s": wall, "publish_s": own, "peak_rss_mb": peak / 2**20, "files_written": written}
+
+
+def _floor(seeds: Path) -> float:
+    """Seconds to load every seed's front matter with yaml.CSafeLoader, one process."""
+    started = time.perf_counter()
+    for path in sorted(seeds.rglob("*")):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            yaml.load(text.split("---", 2)[1], Loader=yaml.CSafeLoader)
+    return time.perf_counter() - started
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
+
+
+def _edit(seeds: Path, n: int) -> None:
+    path = sorted(p for p in seeds.rglob("*") if p.is_file())[n * 31 % 997]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"^title: ", f"title: Edit {n} ", text, count=1, flags=re.MULTILINE), encoding="utf-8")
+
+
+def bench_size(size: int, repeat: int) -> dict[str, Any]:
+    corpus = WORK / f"corpus-{size}"
+    if not corpus.exists():
+        generate(corpus, size, seed=size)
+    site = WORK / f"site-{size}"
+    seeds, feeds, state = site / "seeds", site / "feeds", site / "state.sqlite"
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(corpus, seeds)
+    result: dict[str, Any] = {"seeds": size}
+    result["csafeloader_floor_s"] = round(statistics.median(_floor(seeds) for _ in range(max(1, repeat // 2))), 3)
+    cold = []
+    for _ in range(repeat):
+        shutil.rmtree(feeds, ignore_errors=True)
+        for leftover in site.glob("state.sqlite*"):
+            leftover.unlink()
+        cold.append(_run_publish(seeds, feeds, state))
+    result["cold"] = _median(cold)
+    result["noop"] = _median([_run_publish(seeds, feeds, state) for _ in range(repeat)])
+    edits = []
+    for n in range(repeat):
+        _edit(seeds, n)
+        edits.append(_run_publish(seeds, feeds, state))
+    result["one_edit"] = _median(edits)
+    deletes = []
+    for n in range(repeat):
+        sorted(p for p in seeds.rglob("*") if p.is_file())[n * 53 % 991].unlink()
+        deletes.append(_run_publish(seeds, feeds, state))
+    result["one_delete"] = _median(deletes)
+    return result
+
+
+def _table(results: list[dict[str, Any]]) -> str:
+    rows = ["| seeds | CSafeLoader floor | cold (wall / publish) | cold peak RSS | no-op | one edit (publish, files) "
+            "| one delete (publish, files) |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        rows.append(
+            f"| {r['seeds']:,} | {r['csafeloader_floor_s']:.1f} s | {r['cold']['wall_s']:.1f} s / "
+            f"{r['cold']['publish_s']:.1f} s | {r['cold']['peak_rss_mb']:.0f} MB | {r['noop']['wall_s']:.2f} s "
+            f"(publish {r['noop']['publish_s']:.2f} s) | {r['one_edit']['publish_s']:.2f} s, "
+            f"{r['one_edit']['files_written']:.0f} | {r['one_delete']['publish_s']:.2f} s, "
+            f"{r['one_delete']['files_written']:.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/publish.json"))
+    args = parser.parse_args()
+    results = []
+    for size in args.sizes:
+        print(f"benchmarking {size} seeds...", file=sys.stderr)
+        results.append(bench_size(size, args.repeat))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    print(_table(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"python": platform.python_version(), "cpus": psutil.cpu_count(), "repeat": args.repeat}
+    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
