@@ -47,17 +47,23 @@ def common_options(func: F) -> F:
     return func
 
 
-class _Exit(click.ClickException):
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.exit_code = code
+class UsageExit(click.ClickException):
+    """Bad usage or configuration (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class LockedExit(click.ClickException):
+    """Another process holds the writer lock (exit 3)."""
+
+    exit_code = EXIT_LOCKED
 
 
 def _config(config_path: Path | None, **overrides: Any) -> Config:
     try:
         return with_overrides(load_config(config_path), **overrides)
     except ConfigError as exc:
-        raise _Exit(str(exc), EXIT_USAGE) from None
+        raise UsageExit(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,9 +105,9 @@ def publish_command(config_path: Path | None, seeds: Path | None, feeds: Path | 
     try:
         result = publish(config, datetime.now(UTC), wait=wait, progress=bar)
     except LockedError as exc:
-        raise _Exit(str(exc), EXIT_LOCKED) from None
+        raise LockedExit(str(exc)) from None
     except AggregatorError as exc:
-        raise _Exit(str(exc), EXIT_USAGE) from None
+        raise UsageExit(str(exc)) from None
     finally:
         _progress_bar_done(bar)
     _report(result, verbose, quiet)
@@ -125,7 +131,7 @@ def check_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
     try:
         result = check(config, datetime.now(UTC))
     except AggregatorError as exc:
-        raise _Exit(str(exc), EXIT_USAGE) from None
+        raise UsageExit(str(exc)) from None
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     if not quiet:
@@ -172,11 +178,11 @@ def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None
     try:
         daemon = Daemon(load, serve=serve)
     except ConfigError as exc:
-        raise _Exit(str(exc), EXIT_USAGE) from None
+        raise UsageExit(str(exc)) from None
     try:
         code = daemon.run()
     except LockedError as exc:
-        raise _Exit(str(exc), EXIT_LOCKED) from None
+        raise LockedExit(str(exc)) from None
     sys.exit(code)
 
 

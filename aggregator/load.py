@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import yaml_rs
+from frontmatter.default_handlers import YAMLHandler
 
 from aggregator.errors import SeedError
 
@@ -19,7 +19,7 @@ SEED_SUFFIXES = (".txt", ".md")
 # Editors' and tools' leftovers that sit beside real seeds (Emacs, Vim, our own temps).
 IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".tmp", ".part", ".bak")
 
-_YAML = frontmatter.YAMLHandler()
+_YAML = YAMLHandler()  # python-frontmatter's own detection and split of `---` blocks
 
 # Seeds are parsed with yaml-rs (YAML 1.2, Rust): about 9x faster than PyYAML's C
 # loader, whose Python constructor dominates a large publish. Aliases are replayed only

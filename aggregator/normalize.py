@@ -292,8 +292,8 @@ class _Normalizer:
                 problems.append(exc)
                 continue
             if url is not None:
-                for exc in problems:
-                    self.warnings.append(f"{exc.field}: {exc.reason}; used {key}")
+                for problem in problems:
+                    self.warnings.append(f"{problem.field}: {problem.reason}; used {key}")
                 return url
         if problems:
             raise problems[0]

@@ -26,7 +26,11 @@ from aggregator.store import Filters, SeedRow, Store, StoryRows, epoch, seed_ran
 
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_MIN_FILES = 400
-BATCH_FILES = 2000  # seeds applied per transaction; bounds memory and the WAL
+BATCH_FILES = 500  # seeds applied per transaction; bounds memory and the WAL
+# Chunks queued ahead of the writer: enough that workers never wait while it applies a
+# batch, few enough that outcomes waiting in memory stay in the tens of megabytes.
+CHUNK_FILES = 64
+CHUNKS_AHEAD_PER_WORKER = 16
 
 Progress = Callable[[int, int], None]
 
@@ -129,11 +133,14 @@ def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: 
     )
 
 
-def _process_job(job: tuple[Path, str, int, int, str | None, LimitsConfig, datetime]) -> Outcome:
+Job = tuple[Path, str, int, int, str | None, LimitsConfig, datetime]  # process_file's arguments
+
+
+def _process_job(job: Job) -> Outcome:
     return process_file(*job)
 
 
-def _outcomes(jobs: list[tuple[Path, str, int, int, str | None, LimitsConfig, datetime]]) -> Iterator[Outcome]:
+def _outcomes(jobs: list[Job]) -> Iterator[Outcome]:
     """Process jobs in order, on every core when there are enough of them."""
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < PARALLEL_MIN_FILES or workers < 2:
@@ -143,17 +150,16 @@ def _outcomes(jobs: list[tuple[Path, str, int, int, str | None, LimitsConfig, da
     # the caller's __main__ in every worker, which breaks library use from a script.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
         # A bounded window of chunks in flight keeps memory flat on huge corpora.
-        chunk = 64
         pending: list[Future[list[Outcome]]] = []
-        for start in range(0, len(jobs), chunk):
-            pending.append(pool.submit(_process_chunk, jobs[start : start + chunk]))
-            if len(pending) >= workers * 4:
+        for start in range(0, len(jobs), CHUNK_FILES):
+            pending.append(pool.submit(_process_chunk, jobs[start : start + CHUNK_FILES]))
+            if len(pending) >= workers * CHUNKS_AHEAD_PER_WORKER:
                 yield from pending.pop(0).result()
         for future in pending:
             yield from future.result()
 
 
-def _process_chunk(jobs: list[tuple[Path, str, int, int, str | None, LimitsConfig, datetime]]) -> list[Outcome]:
+def _process_chunk(jobs: list[Job]) -> list[Outcome]:
     return [_process_job(job) for job in jobs]
 
 
@@ -254,7 +260,7 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
         if pending:
             newest = max(changed[path][1] for path in pending)
             pending_until = datetime.fromtimestamp((newest + settle_ns) / 1e9, UTC)
-    jobs = [
+    jobs: list[Job] = [
         (paths.seeds, path, size, mtime_ns, rows[path].digest if path in rows else None, config.limits, now)
         for path, (size, mtime_ns) in sorted(changed.items())
         if path not in pending
@@ -278,7 +284,7 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
             progress(len(jobs), len(jobs))
     if gone:
         with store.transaction():
-            urls = {rows[path].url for path in gone if rows[path].url}
+            urls = {url for path in gone if (url := rows[path].url)}
             for path in gone:
                 store.delete_seed(path)
             _refresh(store, urls, set(), not cold, run)
@@ -347,11 +353,11 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
             except FileNotFoundError:
                 intact = False
             if not intact:  # deleted, edited or replaced behind our back: restore it
-                key = render.key_of_path(path)
-                if key is None:
+                damaged = render.key_of_path(path)
+                if damaged is None:
                     pages_stale = True
                 else:
-                    dirty[key] = True
+                    dirty[damaged] = True
         pages_stale = pages_stale or not {render.INDEX_PATH, render.OPML_PATH} <= set(outputs)
     names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
     written: list[str] = []
@@ -429,14 +435,18 @@ def _render_chunk(job: RenderJob) -> list[dict[str, bytes]]:
         store.close()
 
 
-def _render_infos(store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]) -> Iterator[dict[str, bytes]]:
+def _render_infos(
+    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]
+) -> Iterator[dict[str, bytes]]:
     names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items)
         yield render.render_feed(info, items, config.site, names)
 
 
-def _rendered(store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]) -> Iterator[dict[str, bytes]]:
+def _rendered(
+    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]
+) -> Iterator[dict[str, bytes]]:
     """Each feed's files, rendered on every core when there are many (a cold publish)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
@@ -478,7 +488,7 @@ def check(config: Config, now: datetime) -> CheckResult:
     if not paths.seeds.is_dir():
         raise SeedError(str(paths.seeds), None, "seeds folder not found")
     scan = load.scan(paths.seeds)
-    jobs = [(paths.seeds, p, size, mtime_ns, None, config.limits, now)
+    jobs: list[Job] = [(paths.seeds, p, size, mtime_ns, None, config.limits, now)
             for p, (size, mtime_ns) in sorted(scan.files.items())]
     errors = [f"{p}: file skipped: {m}" for p, m in scan.problems.items()]
     warnings: list[str] = []

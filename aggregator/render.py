@@ -199,8 +199,8 @@ def _patch_feedgen_dates() -> None:
     import feedgen.entry
     import feedgen.feed
 
-    feedgen.entry.formatRFC2822 = _rfc822  # type: ignore[attr-defined]
-    feedgen.feed.formatRFC2822 = _rfc822  # type: ignore[attr-defined]
+    feedgen.entry.formatRFC2822 = _rfc822
+    feedgen.feed.formatRFC2822 = _rfc822
 
 
 _patch_feedgen_dates()
@@ -220,6 +220,7 @@ def render_index(infos: Sequence[FeedInfo], site: SiteConfig) -> bytes:
             )
             links.append(f'<a href="{html.escape(url)}">{"RSS" if fmt == "rss" else "Atom"}</a>')
         rows.append(f"<li>{html.escape(info.title)}: {' · '.join(links)}</li>")
+    opml_url = html.escape(site.base_url + OPML_PATH)
     text = "\n".join(
         [
             "<!DOCTYPE html>",
@@ -228,12 +229,12 @@ def render_index(infos: Sequence[FeedInfo], site: SiteConfig) -> bytes:
             '<meta charset="utf-8">',
             f"<title>{html.escape(site.title)}: feeds</title>",
             *head,
-            f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{html.escape(site.base_url + OPML_PATH)}">',
+            f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{opml_url}">',
             "</head>",
             "<body>",
             f"<h1>{html.escape(site.title)}</h1>",
             f"<p>{html.escape(site.description)}. "
-            f'<a href="{html.escape(site.base_url + OPML_PATH)}">All feeds as OPML</a>.</p>',
+            f'<a href="{opml_url}">All feeds as OPML</a>.</p>',
             "<ul>",
             *rows,
             "</ul>",

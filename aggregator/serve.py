@@ -135,9 +135,9 @@ class FeedServer:
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, self.host, self.port)
         self._loop.run_until_complete(site.start())
-        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - the bound port for :0
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        addresses = self._runner.addresses  # the bound port, when asked for port 0
+        if addresses:
+            self.port = addresses[0][1]
         self._thread.start()
         log.info("serving %s on http://%s:%d/", self.root, self.host, self.port)
 

@@ -147,7 +147,8 @@ class StoryRows:
     Built where the story is normalized (a worker process), so the writer only inserts.
     """
 
-    story: tuple[str, str, int, str, str | None, int | None, int | None]  # url, id, published, provider, name, flag, quality
+    # url, id, published, provider, name, flag, quality
+    story: tuple[str, str, int, str, str | None, int | None, int | None]
     topics: tuple[tuple[str, str], ...]  # slug, name
     refs: tuple[tuple[str, str, str, str | None, int], ...]  # article, id, provider, name, published
 
@@ -470,14 +471,14 @@ class Store:
 
     def dirty(self) -> dict[FeedKey, bool]:
         return {
-            FeedKey(kind, slug): bool(force)  # type: ignore[arg-type]
+            FeedKey(kind, slug): bool(force)
             for kind, slug, force in self.db.execute("SELECT kind, slug, force FROM dirty")
         }
 
     def feed_rows(self) -> dict[FeedKey, tuple[str, str]]:
         """Every feed written, with its title and item signature."""
         return {
-            FeedKey(kind, slug): (title, signature)  # type: ignore[arg-type]
+            FeedKey(kind, slug): (title, signature)
             for kind, slug, title, signature in self.db.execute("SELECT kind, slug, title, signature FROM feeds")
         }
 
@@ -579,7 +580,8 @@ class Store:
     def count_stories(self, filters: Filters) -> tuple[int, int]:
         """(published now, held back until a future date)."""
         params = _params(filters)
-        live = self.db.execute(f"SELECT count(*) FROM stories s WHERE {_STORY_FILTER.format(s='s')}", params).fetchone()[0]
+        query = f"SELECT count(*) FROM stories s WHERE {_STORY_FILTER.format(s='s')}"
+        live = self.db.execute(query, params).fetchone()[0]
         held = self.db.execute("SELECT count(*) FROM stories WHERE published > :now", params).fetchone()[0]
         return live, held
 

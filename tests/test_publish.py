@@ -473,3 +473,58 @@ def test_check_reports_without_writing(site: Site) -> None:
     assert result.exit_code == 1
     assert "bad.md: front matter is a list, not a mapping" in result.output
     assert not site.feeds.exists() and not site.state.exists()
+
+
+def test_incremental_feeds_are_byte_identical_to_a_cold_run(site: Site, tmp_path: Path, now: datetime) -> None:
+    """Edits, deletes, renames and additions published one by one give the same bytes
+    as one cold publish of the final seeds."""
+    from bench.generate import generate
+
+    generate(site.seeds, 300, seed=7)
+    publish(site.config(), now)
+    files = sorted(p for p in site.seeds.rglob("*") if p.is_file())
+    for step, path in enumerate(files[:40]):
+        if step % 4 == 0:
+            path.unlink()
+        elif step % 4 == 1:
+            path.rename(path.with_name("renamed-" + path.name))
+        elif step % 4 == 2:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace('title: "', 'title: "Edited ', 1), encoding="utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+            (site.seeds / f"added-{step}.md").write_text(text.replace("https://", "https://copy.", 1), encoding="utf-8")
+        if step % 5 == 0:
+            publish(site.config(), now)
+    result = publish(site.config(), now)
+    assert result.errors == ()  # every seed valid: a seed turned bad would keep its last good version
+    incremental = site.feed_files()
+
+    cold = Site(root=tmp_path / "cold", runner=site.runner)
+    cold.root.mkdir()
+    shutil.copytree(site.seeds, cold.seeds)
+    publish(cold.config(), now)
+    assert cold.feed_files() == incremental
+
+
+def test_one_display_name_per_provider_and_topic(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/1", provider=("The Guardian", "theguardian.com"),
+                                      topics=("Climate",)))
+    site.write_seed("b.md", seed_text(url="https://example.com/2", provider=("The Guardian", "www.theguardian.com"),
+                                      topics=("climate",)))
+    site.write_seed("c.md", seed_text(url="https://example.com/3", provider=("Guardian", "theguardian.com"),
+                                      topics=("climate",)))
+    assert site.publish().exit_code == 0
+    assert feeds_of(site) == sorted(["all.atom.xml", "all.rss.xml", "providers/theguardian.com.atom.xml",
+                                     "providers/theguardian.com.rss.xml", "topics/climate.atom.xml",
+                                     "topics/climate.rss.xml"])
+    feed = parsed(site, "providers/theguardian.com.atom.xml")
+    assert feed.feed.title.endswith("The Guardian")
+    assert {e.author for e in feed.entries} == {"The Guardian"}
+    assert parsed(site, "topics/climate.atom.xml").feed.title.endswith(": climate")
+    # the majority changes: every item and title follows
+    site.write_seed("d.md", seed_text(url="https://example.com/4", provider=("Guardian", "theguardian.com")))
+    site.write_seed("e.md", seed_text(url="https://example.com/5", provider=("Guardian", "theguardian.com")))
+    assert site.publish().exit_code == 0
+    assert {e.author for e in parsed(site, "all.atom.xml").entries} == {"Guardian"}
+    assert parsed(site, "providers/theguardian.com.rss.xml").feed.title.endswith("Guardian")
