@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 import yaml_rs
 from frontmatter.default_handlers import YAMLHandler
 
@@ -136,6 +137,23 @@ def _yaml_reason(message: str) -> str:
     return f"{header}: {reason}" if reason else header
 
 
+def _refuse_tags(rel: str, front: str) -> None:
+    """Explicit YAML tags (`!!python/object/apply:...`, `!include`, `!!binary`) are errors.
+
+    yaml-rs ignores tags it does not know and loads the value as plain data; a seed that
+    asks for a Python object or a file include is not a seed to publish half-understood.
+    """
+    try:
+        for token in yaml.scan(front, Loader=yaml.CSafeLoader):
+            if isinstance(token, yaml.TagToken):
+                handle, suffix = token.value
+                tag = f"{handle or ''}{suffix or ''}"[:60]
+                line = token.start_mark.line + 1
+                raise SeedError(rel, None, f"invalid YAML: explicit tag {tag!r} at line {line} is not allowed in seeds")
+    except yaml.YAMLError:
+        return  # a syntax error: the parser below reports it
+
+
 def parse(rel: str, data: bytes) -> RawSeed:
     """Split front matter from body and parse the YAML; every failure names the file."""
     if b"\x00" in data:
@@ -153,6 +171,8 @@ def parse(rel: str, data: bytes) -> RawSeed:
         front, body = _YAML.split(text)
     except ValueError:
         raise SeedError(rel, None, "front matter not closed: no second '---' line") from None
+    if "!" in front:  # cheap test first: only then look for tags with PyYAML's scanner
+        _refuse_tags(rel, front)
     try:
         meta = yaml_rs.loads(front, alias_limits=_ALIAS_LIMITS, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
     except yaml_rs.YAMLDecodeError as exc:
@@ -160,6 +180,7 @@ def parse(rel: str, data: bytes) -> RawSeed:
     except RecursionError:
         raise SeedError(rel, None, "invalid YAML: nested too deeply") from None
     if not isinstance(meta, dict):
-        kind = "empty" if meta is None else f"a {type(meta).__name__}"
+        kind = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}.get(
+            type(meta), "empty" if meta is None else "not a mapping")
         raise SeedError(rel, None, f"front matter is {kind}, not a mapping of fields")
     return RawSeed(path=rel, meta=meta, body=body)

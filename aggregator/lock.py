@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -11,6 +12,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from aggregator.errors import LockedError
+
+_held: set[int] = set()  # descriptors of locks this process holds
+
+
+def close_inherited() -> None:
+    """In a forked worker: drop the parent's lock descriptors.
+
+    flock() belongs to the open file, which a fork shares: a worker that outlived a
+    killed parent would otherwise keep the lock, and every later run would be refused.
+    """
+    for fd in list(_held):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
 
 
 @contextmanager
@@ -42,6 +57,8 @@ def writer_lock(state: Path, wait: bool = False, owner: str = "aggregator publis
                 time.sleep(poll)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, {owner}\n".encode(), 0)
+        _held.add(fd)
         yield
     finally:
+        _held.discard(fd)
         os.close(fd)  # closing releases the lock

@@ -45,6 +45,9 @@ MAX_SLUG_CHARS = 60
 MAX_URL_CHARS = 2048
 MIN_DATE = datetime(1990, 1, 1, tzinfo=UTC)  # earlier dates are data errors, and feed validators reject them
 MAX_IMAGE_SIDE = 100_000
+MAX_INT = 2**53  # whole numbers beyond this (quality, heat) are data errors; SQLite stops at 2**63
+# A host name as we store it: letters, digits, '-', '_' in dot-separated labels.
+_HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*")
 
 # XML 1.0 forbids C0 controls other than tab/newline/CR, lone surrogates and U+FFFE/F;
 # C1 controls and DEL are allowed but "discouraged", and no news title needs them.
@@ -171,21 +174,21 @@ def _canonical(raw: str) -> tuple[str | None, str | None]:
     netloc = parts.netloc
     if "@" in netloc:
         return None, "URL has user credentials"
+    if netloc.startswith("["):
+        return None, "URL host is an IPv6 literal: not a news site's address"
     host, port = netloc, ""
-    if netloc.startswith("["):  # IPv6 literal
-        host, _, rest = netloc.partition("]")
-        host += "]"
-        port = rest.removeprefix(":")
-    elif ":" in netloc:
+    if ":" in netloc:
         host, _, port = netloc.rpartition(":")
     if port and (not port.isdigit() or int(port) > 65535):
         return None, "malformed URL (bad port)"
     host = host.rstrip(".")
-    if not host or host == "[]":
+    if not host:
         return None, "URL has no host"
     try:
         host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
     except UnicodeError:
+        return None, "URL host is not a valid domain name"
+    if not _HOST.fullmatch(host):
         return None, "URL host is not a valid domain name"
     if port and int(port) != (80 if scheme == "http" else 443):
         host = f"{host}:{int(port)}"
@@ -233,15 +236,25 @@ def parse_date(value: Any, field: str, warnings: list[str]) -> datetime | None:
 
 
 @lru_cache(maxsize=16384)
-def domain_of(value: str) -> str:
-    """Provider identity: lower-case IDNA domain without a leading `www.`."""
-    host = value.strip().lower().rstrip(".")
+def domain_of(value: str) -> str | None:
+    """Provider identity: lower-case IDNA domain without a leading `www.`; None if invalid.
+
+    Accepts a bare domain or a URL; the result is also a safe file name (`_HOST`).
+    """
+    host = value.strip().lower()
     if "://" in host:
-        host = urlsplit(host).hostname or ""
-    host = host.split("/", 1)[0]
+        try:
+            host = urlsplit(host).hostname or ""
+        except ValueError:
+            return None
+    host = host.split("/", 1)[0].split(":", 1)[0].rstrip(".")
     if not host.isascii():
-        host = host.encode("idna").decode("ascii")
-    return host.removeprefix("www.")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    host = host.removeprefix("www.")
+    return host if _HOST.fullmatch(host) else None
 
 
 def safe_slug(text: str) -> str:
@@ -305,11 +318,13 @@ class _Normalizer:
         if isinstance(value, Mapping):
             try:
                 raw_domain = text_field(value.get("domain"), f"{field}.domain")
-                if raw_domain and raw_domain.strip():
-                    domain = domain_of(raw_domain) or None
-            except (FieldError, UnicodeError) as exc:
-                reason = exc.reason if isinstance(exc, FieldError) else "not a valid domain"
-                self.warnings.append(f"{field}.domain: {reason}; taken from the URL")
+            except FieldError as exc:
+                self.warnings.append(f"{exc.field}: {exc.reason}; taken from the URL")
+                raw_domain = None
+            if raw_domain and raw_domain.strip():
+                domain = domain_of(raw_domain)
+                if domain is None:
+                    self.warnings.append(f"{field}.domain: not a valid domain name; taken from the URL")
             try:
                 raw_name = text_field(value.get("name"), f"{field}.name")
                 name = clean_text(raw_name)[:200] or None if raw_name else None
@@ -317,8 +332,9 @@ class _Normalizer:
                 self.warnings.append(f"{exc.field}: {exc.reason}; the domain is shown instead")
         elif value is not None:
             self.warnings.append(f"{field}: expected a mapping, got {_describe(value)}; ignored")
-        if not domain or not re.fullmatch(r"[a-z0-9.-]+(:\d+)?", domain):
-            domain = domain_of(urlsplit(url).netloc.split(":")[0])
+        if not domain:
+            # The canonical URL's host is a valid host name (checked by `_canonical`).
+            domain = domain_of(urlsplit(url).netloc) or urlsplit(url).netloc
         return Provider(domain=domain, name=name)
 
     def image(self, value: Any, field: str) -> Image | None:
@@ -444,6 +460,9 @@ class _Normalizer:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             self.warnings.append(f"{field}: expected a whole number, got {_describe(value)}; ignored")
+            return None
+        if not -MAX_INT <= value <= MAX_INT:
+            self.warnings.append(f"{field}: {value:.3g} is out of range; ignored")
             return None
         return value
 

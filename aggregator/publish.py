@@ -6,8 +6,10 @@ that they turn into text, log lines and an exit code.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -16,10 +18,9 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-from aggregator import load, render, write
+from aggregator import load, lock, render, write
 from aggregator.config import Config, LimitsConfig
 from aggregator.errors import FieldError, SeedError
-from aggregator.lock import writer_lock
 from aggregator.model import FeedKey
 from aggregator.normalize import normalize
 from aggregator.store import Filters, SeedRow, Store, StoryRows, epoch, seed_rank, story_rows, story_to_json
@@ -136,6 +137,24 @@ def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: 
 Job = tuple[Path, str, int, int, str | None, LimitsConfig, datetime]  # process_file's arguments
 
 
+def _worker_init() -> None:
+    """Start of a forked worker: never hold the writer lock, never outlive the parent."""
+    lock.close_inherited()
+    try:  # Linux: the kernel kills the worker when the process that forked it dies
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the line above took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # fork: workers start at once and share the parent's pages; "spawn" would re-import
+    # the caller's __main__ in every worker, which breaks library use from a script.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=_worker_init)
+
+
 def _process_job(job: Job) -> Outcome:
     return process_file(*job)
 
@@ -146,9 +165,7 @@ def _outcomes(jobs: list[Job]) -> Iterator[Outcome]:
     if len(jobs) < PARALLEL_MIN_FILES or workers < 2:
         yield from (_process_job(job) for job in jobs)
         return
-    # fork: workers start at once and share the parent's pages; "spawn" would re-import
-    # the caller's __main__ in every worker, which breaks library use from a script.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+    with _pool(workers) as pool:
         # A bounded window of chunks in flight keeps memory flat on huge corpora.
         pending: list[Future[list[Outcome]]] = []
         for start in range(0, len(jobs), CHUNK_FILES):
@@ -225,7 +242,7 @@ def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: b
 def publish(config: Config, now: datetime | None = None, *, wait: bool = False,
             progress: Progress | None = None) -> PublishResult:
     """Bring `feeds/` in step with `seeds/` under the writer lock; see the module docstring."""
-    with writer_lock(config.paths.state, wait=wait):
+    with lock.writer_lock(config.paths.state, wait=wait):
         store = Store(config.paths.state)
         try:
             return publish_locked(store, config, now or datetime.now(UTC), progress=progress)
@@ -340,6 +357,9 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
     everything = bool(store.get_meta("render_all")) or store.get_meta("fingerprint") != fingerprint
     pages_stale = everything
     if everything:
+        # The state may be new while old feeds are still there (a deleted state, a
+        # killed first run): our files on disk count as outputs, so stale ones go.
+        outputs = {path: (0, 0) for path in write.existing(feeds_dir, render.is_output_path)} | outputs
         keys = set(store.all_feed_keys(filters)) | set(known) | {k for k in map(render.key_of_path, outputs) if k}
         dirty = dict.fromkeys(keys, True)
     else:
@@ -453,7 +473,7 @@ def _rendered(
         yield from _render_infos(store, config, filters, infos)
         return
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+    with _pool(workers) as pool:
         for files in pool.map(_render_chunk, [(store.path, config, filters, chunk) for chunk in chunks if chunk]):
             yield from files
 

@@ -65,6 +65,11 @@ def key_of_path(path: str) -> FeedKey | None:
     return None
 
 
+def is_output_path(path: str) -> bool:
+    """A file this tool writes in `feeds/` (anything else there is left alone)."""
+    return path in (INDEX_PATH, OPML_PATH) or key_of_path(path) is not None
+
+
 def feed_info(key: FeedKey, site: SiteConfig, names: Names) -> FeedInfo:
     if key.kind == "all":
         return FeedInfo(key, f"{site.title}: all stories", f"Every story on {site.title}, newest first")

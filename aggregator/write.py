@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 TEMP_MARK = ".aggregator-tmp"  # our temporary files: hidden, removed on the next run
@@ -59,6 +60,19 @@ def remove(root: Path, rel: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def existing(root: Path, ours: Callable[[str], bool]) -> list[str]:
+    """Paths below `root` (relative, '/'-separated) of the files `ours` recognizes."""
+    if not root.is_dir():
+        return []
+    found = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+            if ours(rel):
+                found.append(rel)
+    return found
 
 
 def clean_temporaries(root: Path) -> int:
