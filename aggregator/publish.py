@@ -6,6 +6,7 @@ that they turn into text, log lines and an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -180,8 +181,12 @@ def _process_chunk(jobs: list[Job]) -> list[Outcome]:
     return [_process_job(job) for job in jobs]
 
 
-def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run, old: dict[str, SeedRow]) -> None:
-    """Store one batch of outcomes and mark the feeds they touch, in one transaction."""
+def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run, old: dict[str, SeedRow]) -> set[str]:
+    """Store one batch of outcomes and mark the feeds they touch, in one transaction.
+
+    In a bulk load (not `track`), the URLs that need a winner chosen among several
+    seeds are returned instead, to be settled once the indexes are back.
+    """
     with store.transaction():
         affected: set[str] = set()
         names: set[tuple[str, str]] = set()
@@ -205,7 +210,10 @@ def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run, old: dict
             previous = old.get(outcome.path)
             if previous is not None and previous.url:
                 affected.add(previous.url)
+        if not track:
+            return affected
         _refresh(store, affected, names, track, run)
+    return set()
 
 
 def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: bool, run: _Run) -> None:
@@ -285,20 +293,25 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     if cold:
         with store.transaction():
             store.set_meta("render_all", "1")
-    done = 0
-    batch: list[Outcome] = []
-    for outcome in _outcomes(jobs):
-        batch.append(outcome)
-        if len(batch) >= BATCH_FILES:
-            _apply(store, batch, not cold, run, rows)
-            done += len(batch)
-            batch = []
+    deferred: set[str] = set()
+    with store.bulk_load() if cold else contextlib.nullcontext():
+        done = 0
+        batch: list[Outcome] = []
+        for outcome in _outcomes(jobs):
+            batch.append(outcome)
+            if len(batch) >= BATCH_FILES:
+                deferred |= _apply(store, batch, not cold, run, rows)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(done, len(jobs))
+        if batch:
+            deferred |= _apply(store, batch, not cold, run, rows)
             if progress:
-                progress(done, len(jobs))
-    if batch:
-        _apply(store, batch, not cold, run, rows)
-        if progress:
-            progress(len(jobs), len(jobs))
+                progress(len(jobs), len(jobs))
+    if deferred:
+        with store.transaction():
+            _refresh(store, deferred, set(), False, run)
     if gone:
         with store.transaction():
             urls = {url for path in gone if (url := rows[path].url)}
