@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,9 @@ class RawSeed:
 class Scan:
     files: dict[str, FileStat]
     problems: dict[str, str]  # display path -> why it cannot be read at all
+    folders: dict[str, str]  # folder ('' or 'a/b/') -> digest of its seeds' names, sizes, mtimes
+    unlisted: frozenset[str]  # folders that could not be listed: their seeds are unknown
+    by_folder: dict[str, dict[str, FileStat]]  # the same files, folder by folder
 
 
 def is_seed_name(name: str) -> bool:
@@ -59,47 +62,81 @@ def scan(root: Path) -> Scan:
     """Every seed file below `root` with its size and mtime; reads no file content.
 
     Symlinks are followed only when they lead to a regular file inside `root`;
-    symlinked directories are not entered (no loops, nothing outside).
+    symlinked directories are not entered (no loops, nothing outside). A folder that
+    cannot be listed is reported and left out of `folders`: its seeds are unknown, not
+    gone.
     """
     files: dict[str, FileStat] = {}
     problems: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    unlisted: set[str] = set()
+    by_folder: dict[str, dict[str, FileStat]] = {}
     real_root = os.path.realpath(root)
-    stack = [(str(root), "")]  # (folder, its path relative to root with a trailing '/')
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            problems[_display(prefix or ".")] = f"cannot list folder: {exc.strerror}"
+    pending = [(str(root), "")]
+    while pending:
+        listing = _scan_folder(*pending.pop(), real_root)
+        files.update(listing.files)
+        problems.update(listing.problems)
+        if listing.listed:
+            folders[listing.prefix] = _folder_digest(listing.files)
+            by_folder[listing.prefix] = listing.files
+        else:
+            unlisted.add(listing.prefix)
+        pending += listing.subfolders
+    return Scan(files=files, problems=problems, folders=folders, unlisted=frozenset(unlisted), by_folder=by_folder)
+
+
+@dataclass(slots=True)
+class _Listing:
+    prefix: str  # the folder relative to the root, with a trailing '/' ('' for the root)
+    listed: bool = True
+    files: dict[str, FileStat] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    subfolders: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _folder_digest(found: dict[str, FileStat]) -> str:
+    text = "\n".join(f"{path}\0{size}\0{mtime}" for path, (size, mtime) in sorted(found.items()))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
+    """One folder's seeds, its unreadable entries, and its subfolders to scan."""
+    listing = _Listing(prefix)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        listing.listed = False
+        listing.problems[_display(prefix or ".")] = f"cannot list folder: {exc.strerror}"
+        return listing
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
             continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                listing.subfolders.append((entry.path, f"{prefix}{name}/"))
                 continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, f"{prefix}{name}/"))
-                    continue
-                if not is_seed_name(name):
-                    continue
-                info = entry.stat(follow_symlinks=False)
-                if stat.S_ISLNK(info.st_mode):
-                    target = os.path.realpath(entry.path)
-                    if os.path.commonpath([real_root, target]) != real_root:
-                        continue  # leads out of seeds/: ignored, never read
-                    info = os.stat(target)
-                if not stat.S_ISREG(info.st_mode):
-                    continue  # FIFO, socket, device, or a link to a folder
-            except OSError:
-                continue  # vanished or dangling while we looked
-            rel = prefix + name
-            try:
-                rel.encode("utf-8")
-            except UnicodeEncodeError:
-                problems[_display(rel)] = "file name is not valid UTF-8; rename the file"
+            if not is_seed_name(name):
                 continue
-            files[rel] = (info.st_size, info.st_mtime_ns)
-    return Scan(files=files, problems=problems)
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                target = os.path.realpath(entry.path)
+                if os.path.commonpath([real_root, target]) != real_root:
+                    continue  # leads out of seeds/: ignored, never read
+                info = os.stat(target)
+            if not stat.S_ISREG(info.st_mode):
+                continue  # FIFO, socket, device, or a link to a folder
+        except OSError:
+            continue  # vanished or dangling while we looked
+        rel = prefix + name
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            listing.problems[_display(rel)] = "file name is not valid UTF-8; rename the file"
+            continue
+        listing.files[rel] = (info.st_size, info.st_mtime_ns)
+    return listing
 
 
 def _display(rel: str) -> str:

@@ -24,7 +24,7 @@ from aggregator.config import Config, LimitsConfig
 from aggregator.errors import FieldError, SeedError
 from aggregator.model import FeedKey
 from aggregator.normalize import normalize
-from aggregator.store import Filters, SeedRow, Store, StoryRows, epoch, seed_rank, story_rows, story_to_json
+from aggregator.store import Filters, SeedRow, Store, StoryRows, epoch, folder_of, seed_rank, story_rows, story_to_json
 
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_MIN_FILES = 400
@@ -272,9 +272,16 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
         raise SeedError(str(paths.seeds), None, "seeds folder not found")
     write.clean_temporaries(paths.feeds)
     scan = load.scan(paths.seeds)
-    known = store.seed_stats()
-    cold = not known and store.get_meta("rendered_at") is None
-    changed = {path: st for path, st in scan.files.items() if known.get(path) != st}
+    cold = store.get_meta("rendered_at") is None and not store.has_seeds()
+    # Only folders whose digest moved are compared file by file; a folder that could
+    # not be listed is neither compared nor taken as emptied.
+    stored = store.folder_digests()
+    moved = {f for f, d in scan.folders.items() if stored.get(f) != d}
+    moved |= {f for f in stored if f not in scan.folders and not any(f.startswith(u) for u in scan.unlisted)}
+    known = store.seed_stats(moved)
+    changed = {
+        path: st for folder in moved for path, st in scan.by_folder.get(folder, {}).items() if known.get(path) != st
+    }
     gone = sorted(set(known) - set(scan.files))
     rows = store.seed_rows([*changed, *gone])
     pending: list[str] = []
@@ -312,6 +319,9 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     if deferred:
         with store.transaction():
             _refresh(store, deferred, set(), False, run)
+    with store.transaction():  # folders now published in full; those with pending files are not
+        waiting = {folder_of(path) for path in pending}
+        store.set_folder_digests({f: scan.folders.get(f) for f in moved if f not in waiting})
     if gone:
         with store.transaction():
             urls = {url for path in gone if (url := rows[path].url)}

@@ -19,14 +19,19 @@ from typing import Any
 
 from aggregator.model import Article, FeedKey, Image, Provider, Story, Topic
 
-SCHEMA_VERSION = "6"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "7"  # bump when the schema or the stored story format changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- One row per seed file: how it looked on disk, and its last good normalized story.
 CREATE TABLE IF NOT EXISTS seeds(
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    path TEXT PRIMARY KEY, folder TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     digest TEXT NOT NULL, url TEXT, rank TEXT, story TEXT, error TEXT, warnings TEXT);
+CREATE INDEX IF NOT EXISTS seeds_folder ON seeds(folder);
+CREATE INDEX IF NOT EXISTS seeds_errors ON seeds(path) WHERE error IS NOT NULL;
+-- A digest of each folder's seed names, sizes and mtimes as last published: a folder
+-- whose digest is unchanged needs no file-by-file comparison.
+CREATE TABLE IF NOT EXISTS folders(folder TEXT PRIMARY KEY, digest TEXT NOT NULL);
 -- The published stories: one per canonical URL, from the winning seed.
 CREATE TABLE IF NOT EXISTS stories(
     url TEXT PRIMARY KEY, id TEXT NOT NULL, path TEXT NOT NULL, published INTEGER NOT NULL,
@@ -282,9 +287,31 @@ class Store:
 
     # --- seeds -------------------------------------------------------------------
 
-    def seed_stats(self) -> dict[str, tuple[int, int]]:
-        """(size, mtime_ns) of every seed as last seen: the cheap change check."""
-        return {path: (size, mtime) for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM seeds")}
+    def has_seeds(self) -> bool:
+        return self.db.execute("SELECT 1 FROM seeds LIMIT 1").fetchone() is not None
+
+    def folder_digests(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT folder, digest FROM folders").fetchall())
+
+    def set_folder_digests(self, digests: dict[str, str | None]) -> None:
+        """Record the folders published in full (None: the folder is gone)."""
+        for folder, digest in digests.items():
+            if digest is None:
+                self.db.execute("DELETE FROM folders WHERE folder=?", (folder,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO folders(folder, digest) VALUES (?, ?)", (folder, digest))
+
+    def seed_stats(self, folders: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) as last seen of the seeds directly in these folders."""
+        stats: dict[str, tuple[int, int]] = {}
+        for folder in folders:
+            stats.update(
+                (path, (size, mtime))
+                for path, size, mtime in self.db.execute(
+                    "SELECT path, size, mtime_ns FROM seeds WHERE folder=?", (folder,)
+                )
+            )
+        return stats
 
     def seed_rows(self, paths: list[str]) -> dict[str, SeedRow]:
         """What is stored of these seeds (those the state knows)."""
@@ -307,9 +334,9 @@ class Store:
         story_json: str, warnings: Iterable[str],
     ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO seeds(path, size, mtime_ns, digest, url, rank, story, error, warnings)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-            (path, size, mtime_ns, digest, url, rank, story_json,
+            "INSERT OR REPLACE INTO seeds(path, folder, size, mtime_ns, digest, url, rank, story, error, warnings)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            (path, folder_of(path), size, mtime_ns, digest, url, rank, story_json,
              json.dumps(list(warnings), ensure_ascii=False)),
         )
 
@@ -321,8 +348,9 @@ class Store:
         ).rowcount
         if not updated:
             self.db.execute(
-                "INSERT INTO seeds(path, size, mtime_ns, digest, error, warnings) VALUES (?, ?, ?, ?, ?, '[]')",
-                (path, size, mtime_ns, digest, error),
+                "INSERT INTO seeds(path, folder, size, mtime_ns, digest, error, warnings)"
+                " VALUES (?, ?, ?, ?, ?, ?, '[]')",
+                (path, folder_of(path), size, mtime_ns, digest, error),
             )
 
     def delete_seed(self, path: str) -> None:
@@ -618,6 +646,11 @@ class Store:
 
 def _params(filters: Filters) -> dict[str, Any]:
     return {"now": filters.now, "only": int(filters.only_published), "minq": filters.min_quality}
+
+
+def folder_of(path: str) -> str:
+    """The folder part of a seed path, with its trailing '/' ('' for the top)."""
+    return path[: path.rfind("/") + 1]
 
 
 def epoch(moment: datetime) -> int:

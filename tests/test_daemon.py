@@ -182,7 +182,7 @@ def test_future_story_appears_when_its_time_comes(daemon: Daemon, site: Site) ->
 
 
 def test_conditional_get_content_types_and_gzip(daemon: Daemon) -> None:
-    status, headers, body = daemon.get("all.rss.xml")
+    status, headers, _ = daemon.get("all.rss.xml")
     assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
     assert "max-age" in headers["Cache-Control"] and headers["Last-Modified"]
     etag = headers["ETag"]
