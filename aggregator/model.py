@@ -11,7 +11,7 @@ from typing import Literal
 FeedKind = Literal["all", "topic", "provider"]
 
 
-@lru_cache(maxsize=65536)  # shared coverage: the same URLs come back story after story
+@lru_cache(maxsize=16384)  # shared coverage: the same URLs come back story after story
 def item_id(canonical_url: str) -> str:
     """The one id of an article everywhere: derived from its canonical URL only."""
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, canonical_url))

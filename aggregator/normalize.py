@@ -153,7 +153,7 @@ def canonical_url(value: Any, field: str) -> str | None:
     return url
 
 
-@lru_cache(maxsize=65536)  # shared coverage: the same URLs come back story after story
+@lru_cache(maxsize=16384)  # shared coverage: the same URLs come back story after story
 def _canonical(raw: str) -> tuple[str | None, str | None]:
     """(canonical URL or None, reason it was rejected or None)."""
     raw = raw.strip()

@@ -229,8 +229,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
-        self.db.execute("PRAGMA cache_size=-65536")
-        self.db.execute("PRAGMA temp_store=MEMORY")
+        self.db.execute("PRAGMA cache_size=-32768")  # 32 MB; index builds spill to temp files
         version = self._schema_version()
         if version not in (None, SCHEMA_VERSION):
             self._drop_all()  # an older format: safe to rebuild from the seeds
