@@ -81,6 +81,11 @@ class Config:
         text = json.dumps(relevant, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def parse_fingerprint(self) -> str:
+        """A hash of the settings that change what a seed normalizes to (the limits)."""
+        text = json.dumps(dataclasses.asdict(self.limits), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
 
 _SECTIONS: dict[str, type[Any]] = {
     "site": SiteConfig,

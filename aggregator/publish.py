@@ -274,13 +274,19 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     scan = load.scan(paths.seeds)
     cold = store.get_meta("rendered_at") is None and not store.has_seeds()
     # Only folders whose digest moved are compared file by file; a folder that could
-    # not be listed is neither compared nor taken as emptied.
+    # not be listed is neither compared nor taken as emptied. Other limits make other
+    # stories out of the same files: then every seed is read again.
+    reparse = not cold and store.get_meta("parse_fingerprint") != config.parse_fingerprint()
     stored = store.folder_digests()
-    moved = {f for f, d in scan.folders.items() if stored.get(f) != d}
-    moved |= {f for f in stored if f not in scan.folders and not any(f.startswith(u) for u in scan.unlisted)}
+    if reparse:
+        moved = set(scan.folders) | store.seed_folders()
+    else:
+        moved = {f for f, d in scan.folders.items() if stored.get(f) != d} | (set(stored) - set(scan.folders))
+    moved = {f for f in moved if not any(f.startswith(u) for u in scan.unlisted)}
     known = store.seed_stats(moved)
     changed = {
-        path: st for folder in moved for path, st in scan.by_folder.get(folder, {}).items() if known.get(path) != st
+        path: st for folder in moved for path, st in scan.by_folder.get(folder, {}).items()
+        if reparse or known.get(path) != st
     }
     gone = sorted(set(known) - set(scan.files))
     rows = store.seed_rows([*changed, *gone])
@@ -293,7 +299,8 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
             newest = max(changed[path][1] for path in pending)
             pending_until = datetime.fromtimestamp((newest + settle_ns) / 1e9, UTC)
     jobs: list[Job] = [
-        (paths.seeds, path, size, mtime_ns, rows[path].digest if path in rows else None, config.limits, now)
+        (paths.seeds, path, size, mtime_ns, None if reparse or path not in rows else rows[path].digest,
+         config.limits, now)
         for path, (size, mtime_ns) in sorted(changed.items())
         if path not in pending
     ]
@@ -322,6 +329,7 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     with store.transaction():  # folders now published in full; those with pending files are not
         waiting = {folder_of(path) for path in pending}
         store.set_folder_digests({f: scan.folders.get(f) for f in moved if f not in waiting})
+        store.set_meta("parse_fingerprint", config.parse_fingerprint())
     if gone:
         with store.transaction():
             urls = {url for path in gone if (url := rows[path].url)}

@@ -300,6 +300,9 @@ class Store:
             else:
                 self.db.execute("INSERT OR REPLACE INTO folders(folder, digest) VALUES (?, ?)", (folder, digest))
 
+    def seed_folders(self) -> set[str]:
+        return {folder for (folder,) in self.db.execute("SELECT DISTINCT folder FROM seeds")}
+
     def seed_stats(self, folders: Iterable[str]) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) as last seen of the seeds directly in these folders."""
         stats: dict[str, tuple[int, int]] = {}

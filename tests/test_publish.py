@@ -14,6 +14,7 @@ import feedparser
 import pytest
 from lxml import etree
 
+from aggregator.config import config_from_mapping
 from aggregator.publish import publish
 from tests.conftest import BASE_URL, REPO, Site, related_item, seed_text
 
@@ -528,3 +529,20 @@ def test_one_display_name_per_provider_and_topic(site: Site) -> None:
     assert site.publish().exit_code == 0
     assert {e.author for e in parsed(site, "all.atom.xml").entries} == {"Guardian"}
     assert parsed(site, "providers/theguardian.com.rss.xml").feed.title.endswith("Guardian")
+
+
+def test_changed_limits_renormalize_unchanged_seeds(site: Site, now: datetime) -> None:
+    site.write_seed("a.md", seed_text(title="A title that is rather long"))
+    publish(site.config(), now)
+    assert parsed(site, "all.atom.xml").entries[0].title == "A title that is rather long"
+    config = config_from_mapping({
+        "site": {"base_url": BASE_URL},
+        "paths": {"seeds": str(site.seeds), "feeds": str(site.feeds), "state": str(site.state)},
+        "limits": {"max_title_chars": 10},
+    })
+    result = publish(config, now)
+    assert result.files_read == 1 and any("title: truncated" in w for w in result.warnings)
+    assert parsed(site, "all.atom.xml").entries[0].title == "A title t…"
+    (site.seeds / "a.md").unlink()
+    result = publish(site.config(), now)  # limits back, and the seed gone: both noticed
+    assert result.seeds_removed == 1 and not (site.feeds / "all.atom.xml").exists()
