@@ -8,6 +8,7 @@ or dropped and reported as a warning naming the field path (`related[3].webUrl`)
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -90,8 +91,10 @@ class _TextExtractor(HTMLParser):
 
 def strip_html(text: str) -> str:
     """Remove the source's markup with a real HTML parser; `a < b` and `<3` stay text."""
-    if "<" not in text and "&" not in text:
-        return text
+    if "<" not in text:
+        # No tag: what the parser would give is the text with its character references
+        # resolved, which html.unescape does with the same rules, ten times faster.
+        return html.unescape(text) if "&" in text else text
     parser = _TextExtractor()
     parser.feed(text)
     parser.close()
