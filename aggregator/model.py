@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,10 +12,21 @@ from typing import Literal
 FeedKind = Literal["all", "topic", "provider"]
 
 
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
 @lru_cache(maxsize=16384)  # shared coverage: the same URLs come back story after story
 def item_id(canonical_url: str) -> str:
-    """The one id of an article everywhere: derived from its canonical URL only."""
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, canonical_url))
+    """The one id of an article everywhere: derived from its canonical URL only.
+
+    RFC 4122 UUIDv5 in the URL namespace, `uuid.uuid5` bit for bit, built without the
+    UUID object (a third of the time: every related article needs one).
+    """
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + canonical_url.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = digest.hex()
+    return f"urn:uuid:{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from slugify import slugify
@@ -54,6 +54,8 @@ _HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_
 # C1 controls and DEL are allowed but "discouraged", and no news title needs them.
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPACE = re.compile(r"\s")
+# scheme, authority (None without '//'), path, query; the fragment is dropped.
+_URL_PARTS = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#.*)?", re.S)
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
@@ -166,15 +168,17 @@ def _canonical(raw: str) -> tuple[str | None, str | None]:
         return None, f"URL longer than {MAX_URL_CHARS} characters"
     if _XML_UNSAFE.search(raw) or _SPACE.search(raw):
         return None, "URL contains white space or control characters"
-    try:
-        parts = urlsplit(raw)
-    except ValueError as exc:
-        return None, f"malformed URL ({exc})"
-    scheme = parts.scheme.lower()
+    # RFC 3986's generic syntax, split by one regex (urllib's urlsplit costs several
+    # times more, and this runs for every URL of every article).
+    parts = _URL_PARTS.match(raw)
+    scheme = (parts.group(1) or "").lower() if parts else ""
     if scheme not in ("http", "https"):
         shown = f"'{scheme}:' URL" if scheme else "relative URL"
         return None, f"{shown} rejected: only absolute http(s) URLs are accepted"
-    netloc = parts.netloc
+    assert parts is not None  # the pattern matches any string
+    netloc, path, query = parts.group(2), parts.group(3), parts.group(4) or ""
+    if netloc is None:
+        return None, "URL has no host"
     if "@" in netloc:
         return None, "URL has user credentials"
     if netloc.startswith("["):
@@ -195,10 +199,9 @@ def _canonical(raw: str) -> tuple[str | None, str | None]:
         return None, "URL host is not a valid domain name"
     if port and int(port) != (80 if scheme == "http" else 443):
         host = f"{host}:{int(port)}"
-    query = parts.query
     if query:
         query = "&".join(pair for pair in query.split("&") if pair and not _is_tracking(pair))
-    return urlunsplit((scheme, host, parts.path or "/", query, "")), None
+    return f"{scheme}://{host}{path or '/'}{'?' + query if query else ''}", None
 
 
 def _is_tracking(pair: str) -> bool:
@@ -337,7 +340,8 @@ class _Normalizer:
             self.warnings.append(f"{field}: expected a mapping, got {_describe(value)}; ignored")
         if not domain:
             # The canonical URL's host is a valid host name (checked by `_canonical`).
-            domain = domain_of(urlsplit(url).netloc) or urlsplit(url).netloc
+            host = url.split("/", 3)[2]  # a canonical URL: scheme://host[:port]/...
+            domain = domain_of(host) or host
         return Provider(domain=domain, name=name)
 
     def image(self, value: Any, field: str) -> Image | None:

@@ -17,9 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from aggregator.model import Article, FeedKey, Image, Provider, Story, Topic
 
-SCHEMA_VERSION = "7"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "8"  # bump when the schema or the stored story format changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -124,7 +126,8 @@ def _article(data: dict[str, Any]) -> Article:
 
 
 def story_to_json(story: Story) -> str:
-    return json.dumps(
+    """Compact JSON with sorted keys: the same story always gives the same text."""
+    return orjson.dumps(
         {
             "article": _article_dict(story.article),
             "topics": [[t.slug, t.name] for t in story.topics],
@@ -133,14 +136,12 @@ def story_to_json(story: Story) -> str:
             "flag": story.published_flag,
             "quality": story.quality,
         },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+        option=orjson.OPT_SORT_KEYS,
+    ).decode()
 
 
 def story_from_json(text: str) -> Story:
-    data = json.loads(text)
+    data = orjson.loads(text)
     return Story(
         article=_article(data["article"]),
         topics=tuple(Topic(slug=s, name=n) for s, n in data["topics"]),
