@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -52,6 +52,22 @@ CREATE TABLE IF NOT EXISTS refs(
 CREATE TABLE IF NOT EXISTS names(
     kind TEXT NOT NULL, slug TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY(kind, slug, name)) WITHOUT ROWID;
+-- Feeds whose output may be stale: written in the same transaction as the change,
+-- cleared only after the files are written, so a crash in between is repaired.
+CREATE TABLE IF NOT EXISTS dirty(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, force INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, slug));
+-- The feeds written: their title and a signature of their items (ids and digests),
+-- so a feed touched by a change that does not reach its newest items is not rendered.
+CREATE TABLE IF NOT EXISTS feeds(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, title TEXT NOT NULL, signature TEXT NOT NULL,
+    PRIMARY KEY(kind, slug));
+-- Files this tool wrote in feeds/, to notice ones deleted or edited behind its back.
+CREATE TABLE IF NOT EXISTS outputs(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+"""
+
+# Keep `names` counting as rows come and go; dropped during a bulk load and replaced by
+# one GROUP BY at its end.
+_TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS stories_names_add AFTER INSERT ON stories WHEN new.provider_name IS NOT NULL BEGIN
     INSERT INTO names VALUES ('provider', new.provider, new.provider_name, 1)
     ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
@@ -67,17 +83,6 @@ CREATE TRIGGER IF NOT EXISTS topics_names_add AFTER INSERT ON story_topics BEGIN
     ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS topics_names_del AFTER DELETE ON story_topics BEGIN
     UPDATE names SET n = n - 1 WHERE kind = 'topic' AND slug = old.slug AND name = old.name; END;
--- Feeds whose output may be stale: written in the same transaction as the change,
--- cleared only after the files are written, so a crash in between is repaired.
-CREATE TABLE IF NOT EXISTS dirty(
-    kind TEXT NOT NULL, slug TEXT NOT NULL, force INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, slug));
--- The feeds written: their title and a signature of their items (ids and digests),
--- so a feed touched by a change that does not reach its newest items is not rendered.
-CREATE TABLE IF NOT EXISTS feeds(
-    kind TEXT NOT NULL, slug TEXT NOT NULL, title TEXT NOT NULL, signature TEXT NOT NULL,
-    PRIMARY KEY(kind, slug));
--- Files this tool wrote in feeds/, to notice ones deleted or edited behind its back.
-CREATE TABLE IF NOT EXISTS outputs(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 """
 
 # Secondary indexes: dropped during a bulk load (a cold publish) and built once after it,
@@ -152,11 +157,11 @@ def story_from_json(text: str) -> Story:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class StoryRows:
+class StoryRows(NamedTuple):
     """A story's rows for `stories`, `story_topics` and `refs`, ready to insert.
 
-    Built where the story is normalized (a worker process), so the writer only inserts.
+    Built where the story is normalized (a worker process), so the writer only inserts;
+    a named tuple, so that it pickles on the fast path.
     """
 
     # url, id, published, provider, name, flag, quality
@@ -235,7 +240,10 @@ class Store:
         if version not in (None, SCHEMA_VERSION):
             self._drop_all()  # an older format: safe to rebuild from the seeds
         self.db.executescript(_SCHEMA)
+        if self.get_meta("bulk_load"):  # a bulk load was killed: finish its last step
+            self._end_bulk_load()
         self.db.executescript(_INDEXES)
+        self.db.executescript(_TRIGGERS)
         self.set_meta("schema", SCHEMA_VERSION)
 
     def _schema_version(self) -> str | None:
@@ -257,14 +265,35 @@ class Store:
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
         """Without secondary indexes while inside; they are built in one pass after."""
+        self.set_meta("bulk_load", "1")
         for line in _INDEXES.strip().splitlines():
-            name = line.split()[5]
-            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+            self.db.execute(f"DROP INDEX IF EXISTS {line.split()[5]}")
+        for line in _TRIGGERS.splitlines():
+            if line.startswith("CREATE TRIGGER"):
+                self.db.execute(f"DROP TRIGGER IF EXISTS {line.split()[5]}")
         try:
             yield
         finally:
-            self.db.executescript(_INDEXES)
-            self.db.execute("ANALYZE")  # fresh statistics for the query planner
+            self._end_bulk_load()
+
+    def _end_bulk_load(self) -> None:
+        """Indexes built in one pass, name counts in one GROUP BY, triggers back."""
+        self.db.executescript(_INDEXES)
+        with self.transaction():
+            self.db.execute("DELETE FROM names")
+            self.db.execute(
+                "INSERT INTO names(kind, slug, name, n) SELECT 'provider', provider, provider_name, count(*)"
+                " FROM (SELECT provider, provider_name FROM stories WHERE provider_name IS NOT NULL"
+                " UNION ALL SELECT provider, provider_name FROM refs WHERE provider_name IS NOT NULL)"
+                " GROUP BY provider, provider_name"
+            )
+            self.db.execute(
+                "INSERT INTO names(kind, slug, name, n) SELECT 'topic', slug, name, count(*)"
+                " FROM story_topics GROUP BY slug, name"
+            )
+            self.db.execute("DELETE FROM meta WHERE key='bulk_load'")
+        self.db.executescript(_TRIGGERS)
+        self.db.execute("ANALYZE")  # fresh statistics for the query planner
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
