@@ -277,22 +277,8 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     write.clean_temporaries(paths.feeds)
     scan = load.scan(paths.seeds)
     cold = store.get_meta("rendered_at") is None and not store.has_seeds()
-    # Only folders whose digest moved are compared file by file; a folder that could
-    # not be listed is neither compared nor taken as emptied. Other limits make other
-    # stories out of the same files: then every seed is read again.
     reparse = not cold and store.get_meta("parse_fingerprint") != config.parse_fingerprint()
-    stored = store.folder_digests()
-    if reparse:
-        moved = set(scan.folders) | store.seed_folders()
-    else:
-        moved = {f for f, d in scan.folders.items() if stored.get(f) != d} | (set(stored) - set(scan.folders))
-    moved = {f for f in moved if not any(f.startswith(u) for u in scan.unlisted)}
-    known = store.seed_stats(moved)
-    changed = {
-        path: st for folder in moved for path, st in scan.by_folder.get(folder, {}).items()
-        if reparse or known.get(path) != st
-    }
-    gone = sorted(set(known) - set(scan.files))
+    moved, changed, gone = _changes(store, scan, reparse)
     rows = store.seed_rows([*changed, *gone])
     pending: list[str] = []
     pending_until = None
@@ -330,16 +316,19 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     if deferred:
         with store.transaction():
             _refresh(store, deferred, set(), False, run)
-    with store.transaction():  # folders now published in full; those with pending files are not
-        waiting = {folder_of(path) for path in pending}
-        store.set_folder_digests({f: scan.folders.get(f) for f in moved if f not in waiting})
-        store.set_meta("parse_fingerprint", config.parse_fingerprint())
     if gone:
         with store.transaction():
             urls = {url for path in gone if (url := rows[path].url)}
             for path in gone:
                 store.delete_seed(path)
             _refresh(store, urls, set(), not cold, run)
+    # Last: a folder's digest is recorded only once all of its changes are stored, so a
+    # run killed before this point compares those folders again. Folders with files
+    # still being written are left for a later cycle.
+    with store.transaction():
+        waiting = {folder_of(path) for path in pending}
+        store.set_folder_digests({f: scan.folders.get(f) for f in moved if f not in waiting})
+        store.set_meta("parse_fingerprint", config.parse_fingerprint())
 
     written, removed, total = _render(store, config, now)
     filters = _filters(config, now)
@@ -368,6 +357,29 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
         pending=tuple(pending),
         pending_until=pending_until,
     )
+
+
+def _changes(
+    store: Store, scan: load.Scan, reparse: bool
+) -> tuple[set[str], dict[str, load.FileStat], list[str]]:
+    """(folders compared, seeds new or changed, seeds gone) since the last publish.
+
+    Only folders whose digest moved are compared file by file; a folder that could not
+    be listed is neither compared nor taken as emptied. With `reparse` (other limits
+    make other stories out of the same files) every seed counts as changed.
+    """
+    stored = store.folder_digests()
+    if reparse:
+        moved = set(scan.folders) | store.seed_folders()
+    else:
+        moved = {f for f, d in scan.folders.items() if stored.get(f) != d} | (set(stored) - set(scan.folders))
+    moved = {f for f in moved if not any(f.startswith(u) for u in scan.unlisted)}
+    known = store.seed_stats(moved)
+    changed = {
+        path: st for folder in moved for path, st in scan.by_folder.get(folder, {}).items()
+        if reparse or known.get(path) != st
+    }
+    return moved, changed, sorted(set(known) - set(scan.files))
 
 
 def _filters(config: Config, now: datetime) -> Filters:
@@ -414,7 +426,7 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
                 else:
                     dirty[damaged] = True
         pages_stale = pages_stale or not {render.INDEX_PATH, render.OPML_PATH} <= set(outputs)
-    names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
+    names = _names(store)
     written: list[str] = []
     removed: list[str] = []
     rendered: list[str] = []
@@ -442,7 +454,7 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
             continue  # same items, same content: the bytes on disk are already right
         to_render.append(info)
         feed_rows[key] = row
-    for files in _rendered(store, config, filters, to_render):
+    for files in _rendered(store, config, filters, to_render, names):
         emit(files)
     live = {key: row[0] for key, row in known.items()}
     for key, new in feed_rows.items():
@@ -485,27 +497,26 @@ def _render_chunk(job: RenderJob) -> list[dict[str, bytes]]:
     state, config, filters, infos = job
     store = Store(state, readonly=True)
     try:
-        return list(_render_infos(store, config, filters, infos))
+        return list(_render_infos(store, config, filters, infos, _names(store)))
     finally:
         store.close()
 
 
 def _render_infos(
-    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]
+    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo], names: render.Names
 ) -> Iterator[dict[str, bytes]]:
-    names = render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items)
         yield render.render_feed(info, items, config.site, names)
 
 
 def _rendered(
-    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo]
+    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo], names: render.Names
 ) -> Iterator[dict[str, bytes]]:
     """Each feed's files, rendered on every core when there are many (a cold publish)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
-        yield from _render_infos(store, config, filters, infos)
+        yield from _render_infos(store, config, filters, infos, names)
         return
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
     with _pool(workers) as pool:
@@ -517,6 +528,11 @@ def _signature(heads: list[tuple[str, str]]) -> str:
     """What a feed's bytes depend on besides config and names: its items, in order."""
     text = "\n".join(f"{item_id} {digest}" for item_id, digest in heads)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _names(store: Store) -> render.Names:
+    """Display names read from the state, each looked up once per run."""
+    return render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
 
 
 def _cached(lookup: Callable[[str], str]) -> Callable[[str], str]:

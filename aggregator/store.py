@@ -192,11 +192,8 @@ def seed_rank(story: Story) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SeedRow:
-    size: int
-    mtime_ns: int
-    digest: str
-    url: str | None
-    error: str | None
+    digest: str  # of the file's bytes when last read
+    url: str | None  # of its last good story
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +201,6 @@ class FeedItem:
     """One item of one feed: a story, or an article known only as related coverage."""
 
     id: str
-    published: int
     story: Story | None
     article: Article
 
@@ -351,10 +347,10 @@ class Store:
         for start in range(0, len(paths), 500):
             chunk = paths[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for path, size, mtime, digest, url, error in self.db.execute(
-                f"SELECT path, size, mtime_ns, digest, url, error FROM seeds WHERE path IN ({marks})", chunk
+            for path, digest, url in self.db.execute(
+                f"SELECT path, digest, url FROM seeds WHERE path IN ({marks})", chunk
             ):
-                found[path] = SeedRow(size, mtime, digest, url, error)
+                found[path] = SeedRow(digest, url)
         return found
 
     def touch_seed(self, path: str, size: int, mtime_ns: int) -> None:
@@ -645,15 +641,15 @@ class Store:
     def feed_items(self, key: FeedKey, filters: Filters, limit: int) -> list[FeedItem]:
         """The items of one feed, newest first, ready to render."""
         items = []
-        for id_, published, story_text, cited in self._feed_query(
+        for id_, _, story_text, cited in self._feed_query(
             key, filters, limit, "{id}, {published}, (SELECT d.story FROM seeds d WHERE d.path = s.path), {cited}"
         ):
             story = story_from_json(story_text)
             if cited is None:
-                items.append(FeedItem(id=id_, published=published, story=story, article=story.article))
+                items.append(FeedItem(id=id_, story=story, article=story.article))
             else:  # an article known only as related coverage, as its citing story gives it
                 article = next(a for a in story.related if a.url == cited)
-                items.append(FeedItem(id=id_, published=published, story=None, article=article))
+                items.append(FeedItem(id=id_, story=None, article=article))
         return items
 
     def count_stories(self, filters: Filters) -> tuple[int, int]:

@@ -219,13 +219,11 @@ def _stories(metas: list[dict[str, Any]], bodies: list[str]) -> list[Story]:
 
 
 def _items(stories: list[Story]) -> list[FeedItem]:
-    items = {s.id: FeedItem(id=s.id, published=epoch(s.article.published), story=s, article=s.article)
-             for s in stories}
+    items = {s.id: FeedItem(id=s.id, story=s, article=s.article) for s in stories}
     for story in stories:
         for article in story.related:
-            items.setdefault(article.id, FeedItem(id=article.id, published=epoch(article.published), story=None,
-                                                  article=article))
-    return sorted(items.values(), key=lambda i: (-i.published, i.id))
+            items.setdefault(article.id, FeedItem(id=article.id, story=None, article=article))
+    return sorted(items.values(), key=lambda i: (-epoch(i.article.published), i.id))
 
 
 def _names(stories: list[Story]) -> render.Names:
