@@ -235,7 +235,8 @@ class Store:
         version = self._schema_version()
         if version not in (None, SCHEMA_VERSION):
             self._drop_all()  # an older format: safe to rebuild from the seeds
-        self.db.executescript(_SCHEMA)
+        # One transaction: a run killed here leaves all of the tables or none.
+        self.db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
         if self.get_meta("bulk_load"):  # a bulk load was killed: finish its last step
             self._end_bulk_load()
         self.db.executescript(_INDEXES)
