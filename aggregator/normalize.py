@@ -57,6 +57,14 @@ _SPACE = re.compile(r"\s")
 # scheme, authority (None without '//'), path, query; the fragment is dropped.
 _URL_PARTS = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#.*)?", re.S)
 
+# The common case, already canonical but for its query: http(s), a lower-case host name
+# with no port, and printable ASCII only (so no white space or control characters). Such
+# a URL skips the general path below; the result is the same.
+_PLAIN_URL = re.compile(
+    r"(https?)://([a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*)"
+    r"(/[!-\"$->@-~]*)?(?:\?([!-\"$-~]*))?(?:#[!-~]*)?"
+)
+
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
@@ -166,6 +174,15 @@ def _canonical(raw: str) -> tuple[str | None, str | None]:
         return None, None
     if len(raw) > MAX_URL_CHARS:
         return None, f"URL longer than {MAX_URL_CHARS} characters"
+    plain = _PLAIN_URL.fullmatch(raw)
+    if plain:
+        scheme, host, path, query = plain.groups()
+        return f"{scheme}://{host}{path or '/'}{_query(query) if query else ''}", None
+    return _canonical_general(raw)
+
+
+def _canonical_general(raw: str) -> tuple[str | None, str | None]:
+    """`_canonical` of any stripped string of at most MAX_URL_CHARS characters."""
     if _XML_UNSAFE.search(raw) or _SPACE.search(raw):
         return None, "URL contains white space or control characters"
     # RFC 3986's generic syntax, split by one regex (urllib's urlsplit costs several
@@ -199,9 +216,13 @@ def _canonical(raw: str) -> tuple[str | None, str | None]:
         return None, "URL host is not a valid domain name"
     if port and int(port) != (80 if scheme == "http" else 443):
         host = f"{host}:{int(port)}"
-    if query:
-        query = "&".join(pair for pair in query.split("&") if pair and not _is_tracking(pair))
-    return f"{scheme}://{host}{path or '/'}{'?' + query if query else ''}", None
+    return f"{scheme}://{host}{path or '/'}{_query(query)}", None
+
+
+def _query(query: str) -> str:
+    """'?' and the query without tracking parameters and empty pairs; '' if none remain."""
+    kept = "&".join(pair for pair in query.split("&") if pair and not _is_tracking(pair))
+    return f"?{kept}" if kept else ""
 
 
 def _is_tracking(pair: str) -> bool:
@@ -263,6 +284,7 @@ def domain_of(value: str) -> str | None:
     return host if _HOST.fullmatch(host) else None
 
 
+@lru_cache(maxsize=4096)  # a corpus has tens of topics, named again seed after seed
 def safe_slug(text: str) -> str:
     """File-system and URL safe ASCII slug; empty when nothing usable remains."""
     slug = slugify(text, max_length=MAX_SLUG_CHARS, word_boundary=False, save_order=True)

@@ -125,6 +125,7 @@ def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: 
     except (RecursionError, MemoryError):
         return Outcome(path, size, mtime_ns, digest, error=f"{path}: too deeply nested or too large to walk")
     story = result.story
+    story_json = story_to_json(story)
     names = {("provider", story.article.provider.domain)}
     names.update(("provider", a.provider.domain) for a in story.related)
     names.update(("topic", t.slug) for t in story.topics)
@@ -132,8 +133,8 @@ def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: 
         path, size, mtime_ns, digest,
         url=story.url,
         rank=seed_rank(story),
-        story_json=story_to_json(story),
-        rows=story_rows(story),
+        story_json=story_json,
+        rows=story_rows(story, story_json),
         names=tuple(sorted(names)),
         warnings=_scrub((f"{path}: {w}" for w in result.warnings), secret),
     )
@@ -203,7 +204,7 @@ def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run, old: dict
             if outcome.story_json is not None and outcome.url is not None and outcome.rank is not None:
                 store.put_good_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
                                     outcome.url, outcome.rank, outcome.story_json, outcome.warnings)
-                if not track and outcome.rows and store.insert_story(outcome.path, outcome.rows, outcome.story_json):
+                if not track and outcome.rows and store.insert_story(outcome.path, outcome.rows):
                     run.added += 1  # cold: a URL seen for the first time needs no re-derivation
                     continue
                 affected.add(outcome.url)

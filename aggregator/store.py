@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import orjson
 
 from aggregator.model import Article, FeedKey, Image, Provider, Story, Topic
 
-SCHEMA_VERSION = "8"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "9"  # bump when the schema or the stored story format changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -168,9 +169,10 @@ class StoryRows(NamedTuple):
     story: tuple[str, str, int, str, str | None, int | None, int | None]
     topics: tuple[tuple[str, str], ...]  # slug, name
     refs: tuple[tuple[str, str, str, str | None, int], ...]  # article, id, provider, name, published
+    digest: str  # of the story's JSON: feeds compare it to know whether an item changed
 
 
-def story_rows(story: Story) -> StoryRows:
+def story_rows(story: Story, story_json: str) -> StoryRows:
     article = story.article
     return StoryRows(
         story=(story.url, story.id, epoch(article.published), article.provider.domain, article.provider.name,
@@ -179,6 +181,7 @@ def story_rows(story: Story) -> StoryRows:
         refs=tuple(
             (a.url, a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related
         ),
+        digest=hashlib.sha256(story_json.encode()).hexdigest()[:24],
     )
 
 
@@ -222,6 +225,7 @@ class Store:
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        self._bulk_names: Counter[tuple[str, str, str]] | None = None  # see bulk_load
         if readonly:  # a render worker's view: reads only, beside the writer (WAL)
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
             self.db.execute("PRAGMA busy_timeout=30000")
@@ -268,29 +272,47 @@ class Store:
         for line in _TRIGGERS.splitlines():
             if line.startswith("CREATE TRIGGER"):
                 self.db.execute(f"DROP TRIGGER IF EXISTS {line.split()[5]}")
+        # With the triggers gone, the names' counts are kept here as stories go in: no
+        # pass over the whole refs table at the end.
+        self._bulk_names = Counter()
         try:
             yield
-        finally:
+        except BaseException:
+            self._bulk_names = None  # a rolled-back batch was counted: count from the tables
             self._end_bulk_load()
+            raise
+        counts, self._bulk_names = self._bulk_names, None
+        self._end_bulk_load(counts)
 
-    def _end_bulk_load(self) -> None:
-        """Indexes built in one pass, name counts in one GROUP BY, triggers back."""
+    def _end_bulk_load(self, counts: Counter[tuple[str, str, str]] | None = None) -> None:
+        """Indexes built in one pass, name counts stored (or counted in one GROUP BY), triggers back."""
         self.db.executescript(_INDEXES)
         with self.transaction():
             self.db.execute("DELETE FROM names")
-            self.db.execute(
-                "INSERT INTO names(kind, slug, name, n) SELECT 'provider', provider, provider_name, count(*)"
-                " FROM (SELECT provider, provider_name FROM stories WHERE provider_name IS NOT NULL"
-                " UNION ALL SELECT provider, provider_name FROM refs WHERE provider_name IS NOT NULL)"
-                " GROUP BY provider, provider_name"
-            )
-            self.db.execute(
-                "INSERT INTO names(kind, slug, name, n) SELECT 'topic', slug, name, count(*)"
-                " FROM story_topics GROUP BY slug, name"
-            )
+            if counts is not None:
+                self.db.executemany(
+                    "INSERT INTO names(kind, slug, name, n) VALUES (?, ?, ?, ?)",
+                    [(*name, n) for name, n in sorted(counts.items())],
+                )
+            else:
+                self._count_names()
             self.db.execute("DELETE FROM meta WHERE key='bulk_load'")
         self.db.executescript(_TRIGGERS)
+        self.db.execute("PRAGMA analysis_limit=1000")  # sampled: a fraction of the time of a full scan
         self.db.execute("ANALYZE")  # fresh statistics for the query planner
+
+    def _count_names(self) -> None:
+        """The names' counts from the tables, as the triggers would have kept them."""
+        self.db.execute(
+            "INSERT INTO names(kind, slug, name, n) SELECT 'provider', provider, provider_name, count(*)"
+            " FROM (SELECT provider, provider_name FROM stories WHERE provider_name IS NOT NULL"
+            " UNION ALL SELECT provider, provider_name FROM refs WHERE provider_name IS NOT NULL)"
+            " GROUP BY provider, provider_name"
+        )
+        self.db.execute(
+            "INSERT INTO names(kind, slug, name, n) SELECT 'topic', slug, name, count(*)"
+            " FROM story_topics GROUP BY slug, name"
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -422,22 +444,31 @@ class Store:
         ).fetchone()
         if row is not None:
             path, text = row
-            self.insert_story(path, story_rows(story_from_json(text)), text)
+            self.insert_story(path, story_rows(story_from_json(text), text))
             if track:
                 touched |= self.feeds_of_stories([url])
         return existed, row is not None, touched
 
-    def insert_story(self, path: str, rows: StoryRows, text: str) -> bool:
+    def insert_story(self, path: str, rows: StoryRows) -> bool:
         """Insert a story that is not in `stories` yet; False if its URL already is."""
         try:
             self.db.execute(
                 "INSERT INTO stories(url, id, path, published, provider, provider_name, flag, quality, digest)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*rows.story[:2], path, *rows.story[2:], hashlib.blake2b(text.encode(), digest_size=12).hexdigest()),
+                (*rows.story[:2], path, *rows.story[2:], rows.digest),
             )
         except sqlite3.IntegrityError:
             return False
         url, id_, published = rows.story[0], rows.story[1], rows.story[2]
+        if self._bulk_names is not None:  # what the triggers would count
+            counts = self._bulk_names
+            if rows.story[4] is not None:
+                counts["provider", rows.story[3], rows.story[4]] += 1
+            for slug, name in rows.topics:
+                counts["topic", slug, name] += 1
+            for ref in rows.refs:
+                if ref[3] is not None:
+                    counts["provider", ref[2], ref[3]] += 1
         self.db.executemany(
             "INSERT INTO story_topics(slug, url, name, published, id) VALUES (?, ?, ?, ?, ?)",
             [(slug, url, name, published, id_) for slug, name in rows.topics],

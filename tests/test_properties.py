@@ -23,7 +23,7 @@ from aggregator import render
 from aggregator.config import LimitsConfig, SiteConfig
 from aggregator.errors import FieldError
 from aggregator.model import Article, FeedKey, Story
-from aggregator.normalize import Normalized, normalize
+from aggregator.normalize import Normalized, _canonical, _canonical_general, normalize
 from aggregator.store import FeedItem, epoch
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -254,6 +254,21 @@ def _check_feed(data: bytes, items: list[FeedItem], fmt: str) -> None:
         assert [e.findtext("guid") for e in entries] == [i.id for i in items]
         assert [e.findtext("title") for e in entries] == [i.article.title for i in items]
     assert [e.id for e in parsed.entries] == [i.id for i in items]
+
+
+# URL-shaped text: a scheme, a host made of host-name and hostile pieces, then any tail.
+URL_PIECES = ["http://", "https://", "HTTP://", "a", "b-c", "x_y", "9", ".", "-", "_", ":", ":80", ":443", ":8080",
+              "/", "?", "#", "&", "=", "utm_source=x", "fbclid=1", "%20", "%", "@", "[", "A", "é", " ", "\t", "\x7f",
+              "\x85", "~", "!", '"', "'", "<", "\\"]
+url_like = st.lists(st.sampled_from(URL_PIECES), min_size=1, max_size=14).map("".join)
+
+
+@SETTINGS
+@given(raw=st.one_of(url_like, st.builds(str.__add__, st.sampled_from(["http://", "https://"]), url_like)))
+def test_plain_url_shortcut_agrees_with_the_general_canonicalizer(raw: str) -> None:
+    """The fast path taken by ordinary URLs gives exactly what the general path gives."""
+    stripped = raw.strip()
+    assert _canonical.__wrapped__(raw) == (_canonical_general(stripped) if stripped else (None, None))
 
 
 @SETTINGS

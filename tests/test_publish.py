@@ -16,6 +16,7 @@ from lxml import etree
 
 from aggregator.config import config_from_mapping
 from aggregator.publish import publish
+from aggregator.store import Store
 from tests.conftest import BASE_URL, REPO, Site, related_item, seed_text
 
 ATOM_RNG = etree.RelaxNG(etree.parse(str(REPO / "tests" / "schemas" / "atom.rng")))
@@ -51,6 +52,21 @@ def test_shipped_seeds_publish_clean(shipped: Site) -> None:
     assert (shipped.feeds / "index.html").is_file() and (shipped.feeds / "feeds.opml").is_file()
     for rel in files:
         parsed(shipped, rel)
+
+
+def test_cold_name_counts_match_a_recount_from_the_tables(shipped: Site) -> None:
+    """A cold publish counts display names as it loads; the counts are the tables' own."""
+    assert shipped.publish().exit_code == 0
+    store = Store(shipped.state)
+    try:
+        counted = sorted(store.db.execute("SELECT kind, slug, name, n FROM names"))
+        with store.transaction():
+            store.db.execute("DELETE FROM names")
+            store._count_names()
+        recounted = sorted(store.db.execute("SELECT kind, slug, name, n FROM names"))
+    finally:
+        store.close()
+    assert counted and counted == recounted
 
 
 def test_every_atom_feed_validates_against_rfc4287_schema(shipped: Site) -> None:
