@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from aggregator.model import Article, FeedKey, Image, Provider, Story, Topic
+from aggregator.model import Article, FeedKey, Image, Provider, Story, Topic, item_id
 
-SCHEMA_VERSION = "9"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "10"  # bump when the schema or the stored story format changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,16 +37,18 @@ CREATE INDEX IF NOT EXISTS seeds_errors ON seeds(path) WHERE error IS NOT NULL;
 CREATE TABLE IF NOT EXISTS folders(folder TEXT PRIMARY KEY, digest TEXT NOT NULL);
 -- The published stories: one per canonical URL, from the winning seed.
 CREATE TABLE IF NOT EXISTS stories(
-    url TEXT PRIMARY KEY, id TEXT NOT NULL, path TEXT NOT NULL, published INTEGER NOT NULL,
+    sid INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, id TEXT NOT NULL, path TEXT NOT NULL, published INTEGER NOT NULL,
     provider TEXT NOT NULL, provider_name TEXT, flag INTEGER, quality INTEGER,
     digest TEXT NOT NULL);  -- the story's JSON stays in its seed's row, stored once
 -- One row per (topic, story); a story's topics are distinct slugs (the normalizer).
 CREATE TABLE IF NOT EXISTS story_topics(
     slug TEXT NOT NULL, url TEXT NOT NULL, name TEXT NOT NULL, published INTEGER NOT NULL, id TEXT NOT NULL);
 -- Related coverage: one row per (article, citing story), distinct (the normalizer); the
--- article's data is read from the citing story's JSON, so it is stored once.
+-- article's data is read from the citing story's JSON, so it is stored once. Keys are
+-- short: the article by its item id, the story by its row number (half the size of
+-- URLs in the table and its indexes, which a cold publish builds over 450,000 rows).
 CREATE TABLE IF NOT EXISTS refs(
-    article TEXT NOT NULL, story TEXT NOT NULL, id TEXT NOT NULL, provider TEXT NOT NULL,
+    article TEXT NOT NULL, story INTEGER NOT NULL, provider TEXT NOT NULL,
     provider_name TEXT, published INTEGER NOT NULL);
 -- How often each given name is used for a provider (domain) or topic (slug), kept by
 -- triggers: the display name is the most used one (ties alphabetical), read by index.
@@ -91,12 +93,13 @@ CREATE TRIGGER IF NOT EXISTS topics_names_del AFTER DELETE ON story_topics BEGIN
 # gets them back when the next one opens the store (IF NOT EXISTS).
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS seeds_url ON seeds(url);
+CREATE INDEX IF NOT EXISTS stories_id ON stories(id);
 CREATE INDEX IF NOT EXISTS stories_order ON stories(published DESC, id);
 CREATE INDEX IF NOT EXISTS stories_provider ON stories(provider, published DESC, id);
 CREATE INDEX IF NOT EXISTS story_topics_order ON story_topics(slug, published DESC, id);
 CREATE INDEX IF NOT EXISTS story_topics_url ON story_topics(url);
 CREATE INDEX IF NOT EXISTS refs_article ON refs(article, story);
-CREATE INDEX IF NOT EXISTS refs_provider ON refs(provider, published DESC, id);
+CREATE INDEX IF NOT EXISTS refs_provider ON refs(provider, published DESC, article);
 CREATE INDEX IF NOT EXISTS refs_story ON refs(story);
 """
 
@@ -168,7 +171,7 @@ class StoryRows(NamedTuple):
     # url, id, published, provider, name, flag, quality
     story: tuple[str, str, int, str, str | None, int | None, int | None]
     topics: tuple[tuple[str, str], ...]  # slug, name
-    refs: tuple[tuple[str, str, str, str | None, int], ...]  # article, id, provider, name, published
+    refs: tuple[tuple[str, str, str | None, int], ...]  # article id, provider, name, published
     digest: str  # of the story's JSON: feeds compare it to know whether an item changed
 
 
@@ -179,7 +182,7 @@ def story_rows(story: Story, story_json: str) -> StoryRows:
                None if story.published_flag is None else int(story.published_flag), story.quality),
         topics=tuple((t.slug, t.name) for t in story.topics),
         refs=tuple(
-            (a.url, a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related
+            (a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related
         ),
         digest=hashlib.sha256(story_json.encode()).hexdigest()[:24],
     )
@@ -435,9 +438,12 @@ class Store:
         renders everything and skips this).
         """
         touched = self.feeds_of_stories([url]) if track else set()
-        existed = self.db.execute("DELETE FROM stories WHERE url=?", (url,)).rowcount > 0
+        old = self.db.execute("SELECT sid FROM stories WHERE url=?", (url,)).fetchone()
+        existed = old is not None
+        if old is not None:
+            self.db.execute("DELETE FROM refs WHERE story=?", old)
+            self.db.execute("DELETE FROM stories WHERE sid=?", old)
         self.db.execute("DELETE FROM story_topics WHERE url=?", (url,))
-        self.db.execute("DELETE FROM refs WHERE story=?", (url,))
         row = self.db.execute(
             "SELECT path, story FROM seeds WHERE url=? AND story IS NOT NULL ORDER BY rank, path LIMIT 1",
             (url,),
@@ -452,11 +458,11 @@ class Store:
     def insert_story(self, path: str, rows: StoryRows) -> bool:
         """Insert a story that is not in `stories` yet; False if its URL already is."""
         try:
-            self.db.execute(
+            sid = self.db.execute(
                 "INSERT INTO stories(url, id, path, published, provider, provider_name, flag, quality, digest)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*rows.story[:2], path, *rows.story[2:], rows.digest),
-            )
+            ).lastrowid
         except sqlite3.IntegrityError:
             return False
         url, id_, published = rows.story[0], rows.story[1], rows.story[2]
@@ -467,16 +473,15 @@ class Store:
             for slug, name in rows.topics:
                 counts["topic", slug, name] += 1
             for ref in rows.refs:
-                if ref[3] is not None:
-                    counts["provider", ref[2], ref[3]] += 1
+                if ref[2] is not None:
+                    counts["provider", ref[1], ref[2]] += 1
         self.db.executemany(
             "INSERT INTO story_topics(slug, url, name, published, id) VALUES (?, ?, ?, ?, ?)",
             [(slug, url, name, published, id_) for slug, name in rows.topics],
         )
         self.db.executemany(
-            "INSERT INTO refs(article, story, id, provider, provider_name, published)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(article, url, *rest) for article, *rest in rows.refs],
+            "INSERT INTO refs(article, story, provider, provider_name, published) VALUES (?, ?, ?, ?, ?)",
+            [(article, sid, *rest) for article, *rest in rows.refs],
         )
         return True
 
@@ -497,8 +502,8 @@ class Store:
                 FeedKey("provider", provider)
                 for (provider,) in self.db.execute(
                     "SELECT DISTINCT provider FROM refs WHERE article=? OR article IN"
-                    " (SELECT article FROM refs WHERE story=?)",
-                    (url, url),
+                    " (SELECT article FROM refs WHERE story=(SELECT sid FROM stories WHERE url=?))",
+                    (item_id(url), url),
                 )
             )
         return keys
@@ -508,7 +513,10 @@ class Store:
         if kind == "topic":
             query = "SELECT url FROM story_topics WHERE slug=?"
             return {u for (u,) in self.db.execute(query, (slug,))}
-        query = "SELECT url FROM stories WHERE provider=? UNION SELECT story FROM refs WHERE provider=?"
+        query = (
+            "SELECT url FROM stories WHERE provider=?"
+            " UNION SELECT s.url FROM refs r JOIN stories s ON s.sid = r.story WHERE r.provider=?"
+        )
         return {u for (u,) in self.db.execute(query, (slug, slug))}
 
     def released_between(self, after: int, until: int) -> set[FeedKey]:
@@ -543,7 +551,8 @@ class Store:
         names: set[tuple[str, str]] = set()
         for url in urls:
             names.update(("provider", p) for (p,) in self.db.execute(
-                "SELECT provider FROM stories WHERE url=? UNION SELECT provider FROM refs WHERE story=?",
+                "SELECT provider FROM stories WHERE url=?"
+                " UNION SELECT r.provider FROM refs r JOIN stories s ON s.sid = r.story WHERE s.url=?",
                 (url, url)))
             names.update(("topic", t) for (t,) in self.db.execute(
                 "SELECT slug FROM story_topics WHERE url=?", (url,)))
@@ -627,7 +636,7 @@ class Store:
             if self.db.execute(
                 f"SELECT 1 FROM stories s WHERE s.provider = :p AND {story_filter} LIMIT 1", probe
             ).fetchone() or self.db.execute(
-                "SELECT 1 FROM refs r JOIN stories s ON s.url = r.story"
+                "SELECT 1 FROM refs r JOIN stories s ON s.sid = r.story"
                 f" WHERE r.provider = :p AND r.published <= :now AND {story_filter} LIMIT 1", probe,
             ).fetchone():
                 keys.append(FeedKey("provider", provider))
@@ -637,7 +646,7 @@ class Store:
         """The newest `limit` items of one feed (ties broken by id), released by now.
 
         `columns` is an expression list over `id`, `published`, `s` (the story row that
-        holds the item's data) and `cited` (the article URL when the item is an article
+        holds the item's data) and `cited` (the article's id when the item is an article
         known only as related coverage, else NULL).
         """
         params = _params(filters) | {"slug": key.slug, "limit": limit}
@@ -653,13 +662,13 @@ class Store:
         else:
             # The provider's stories, plus articles it has only as related coverage:
             # each such article once, as cited by the first citing story (by URL).
-            cited = columns.format(id="r.id", published="r.published", cited="r.article")
+            cited = columns.format(id="r.article", published="r.published", cited="r.article")
             query = (
                 f"SELECT {select} FROM stories s WHERE s.provider = :slug AND {story_filter}"
-                f" UNION ALL SELECT {cited} FROM refs r JOIN stories s ON s.url = r.story"
+                f" UNION ALL SELECT {cited} FROM refs r JOIN stories s ON s.sid = r.story"
                 f" WHERE r.provider = :slug AND r.published <= :now AND {story_filter}"
-                " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.url = r.article)"
-                " AND r.story = (SELECT min(r2.story) FROM refs r2 JOIN stories s2 ON s2.url = r2.story"
+                " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.id = r.article)"
+                " AND s.url = (SELECT min(s2.url) FROM refs r2 JOIN stories s2 ON s2.sid = r2.story"
                 f"  WHERE r2.article = r.article AND {_STORY_FILTER.format(s='s2')})"
                 " ORDER BY 2 DESC, 1 LIMIT :limit"
             )
@@ -680,7 +689,7 @@ class Store:
             if cited is None:
                 items.append(FeedItem(id=id_, story=story, article=story.article))
             else:  # an article known only as related coverage, as its citing story gives it
-                article = next(a for a in story.related if a.url == cited)
+                article = next(a for a in story.related if a.id == cited)
                 items.append(FeedItem(id=id_, story=None, article=article))
         return items
 
