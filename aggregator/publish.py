@@ -433,9 +433,9 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
     rendered: list[str] = []
     feed_rows: dict[FeedKey, tuple[str, str] | None] = {}  # new (title, signature), None: gone
 
-    def emit(files: dict[str, bytes]) -> None:
-        for path, data in files.items():
-            if write.write_if_changed(feeds_dir, path, data):
+    def record(results: Iterable[tuple[str, bool]]) -> None:
+        for path, changed in results:
+            if changed:
                 written.append(path)
             rendered.append(path)
 
@@ -455,8 +455,7 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
             continue  # same items, same content: the bytes on disk are already right
         to_render.append(info)
         feed_rows[key] = row
-    for files in _rendered(store, config, filters, to_render, names):
-        emit(files)
+    record(_rendered(store, config, filters, to_render, names))
     live = {key: row[0] for key, row in known.items()}
     for key, new in feed_rows.items():
         if new is None:
@@ -466,8 +465,8 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
     titles_changed = any(new is None or known.get(key, ("",))[0] != new[0] for key, new in feed_rows.items())
     if pages_stale or titles_changed:
         infos = [render.FeedInfo(key, title, "") for key, title in sorted(live.items())]
-        emit({render.INDEX_PATH: render.render_index(infos, site),
-              render.OPML_PATH: render.render_opml(infos, site)})
+        record(_write_files(feeds_dir, {render.INDEX_PATH: render.render_index(infos, site),
+                                        render.OPML_PATH: render.render_opml(infos, site)}))
     expected = {render.feed_path(k, f) for k in live for f in render.FORMATS}
     expected |= {render.INDEX_PATH, render.OPML_PATH}
     stale = sorted(set(outputs) - expected)
@@ -493,8 +492,8 @@ PARALLEL_MIN_FEEDS = 40
 RenderJob = tuple[Path, Config, Filters, list[render.FeedInfo]]
 
 
-def _render_chunk(job: RenderJob) -> list[dict[str, bytes]]:
-    """Render some feeds in a worker, reading the state without writing it."""
+def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
+    """Render and write some feeds in a worker, reading the state without writing it."""
     state, config, filters, infos = job
     store = Store(state, readonly=True)
     try:
@@ -505,24 +504,31 @@ def _render_chunk(job: RenderJob) -> list[dict[str, bytes]]:
 
 def _render_infos(
     store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo], names: render.Names
-) -> Iterator[dict[str, bytes]]:
+) -> Iterator[tuple[str, bool]]:
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items)
-        yield render.render_feed(info, items, config.site, names)
+        yield from _write_files(config.paths.feeds, render.render_feed(info, items, config.site, names))
+
+
+def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> Iterator[tuple[str, bool]]:
+    """(path, whether its bytes changed) of each file, written atomically if they did."""
+    for path, data in files.items():
+        yield path, write.write_if_changed(feeds_dir, path, data)
 
 
 def _rendered(
     store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo], names: render.Names
-) -> Iterator[dict[str, bytes]]:
-    """Each feed's files, rendered on every core when there are many (a cold publish)."""
+) -> Iterator[tuple[str, bool]]:
+    """Each feed rendered and written (path, changed), on every core when there are many
+    (a cold publish): the workers write their own files, so their fsyncs overlap too."""
     workers = min(os.cpu_count() or 1, 8)
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
         yield from _render_infos(store, config, filters, infos, names)
         return
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
     with _pool(workers) as pool:
-        for files in pool.map(_render_chunk, [(store.path, config, filters, chunk) for chunk in chunks if chunk]):
-            yield from files
+        for done in pool.map(_render_chunk, [(store.path, config, filters, chunk) for chunk in chunks if chunk]):
+            yield from done
 
 
 def _signature(heads: list[tuple[str, str]]) -> str:
