@@ -117,24 +117,27 @@ def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
             if entry.is_dir(follow_symlinks=False):
                 listing.subfolders.append((entry.path, f"{prefix}{name}/"))
                 continue
-            if not is_seed_name(name):
+            if not name.endswith(SEED_SUFFIXES):  # what is_seed_name says, once past the dot
                 continue
             info = entry.stat(follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):
+            mode = info.st_mode
+            if stat.S_ISLNK(mode):
                 target = os.path.realpath(entry.path)
                 if os.path.commonpath([real_root, target]) != real_root:
                     continue  # leads out of seeds/: ignored, never read
                 info = os.stat(target)
-            if not stat.S_ISREG(info.st_mode):
+                mode = info.st_mode
+            if not stat.S_ISREG(mode):
                 continue  # FIFO, socket, device, or a link to a folder
         except OSError:
             continue  # vanished or dangling while we looked
         rel = prefix + name
-        try:
-            rel.encode("utf-8")
-        except UnicodeEncodeError:
-            listing.problems[_display(rel)] = "file name is not valid UTF-8; rename the file"
-            continue
+        if not rel.isascii():  # only then can it hold an undecodable byte
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                listing.problems[_display(rel)] = "file name is not valid UTF-8; rename the file"
+                continue
         listing.files[rel] = (info.st_size, info.st_mtime_ns)
     return listing
 
