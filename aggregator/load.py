@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,26 @@ def read_bytes(root: Path, rel: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise SeedError(rel, None, f"file larger than limits.max_seed_bytes ({max_bytes} bytes)")
     return data
+
+
+def prefetch(root: Path, rels: Iterable[str]) -> None:
+    """Ask the kernel to start reading these seeds now (readahead), without waiting.
+
+    Called for the files queued ahead of the parser workers: on a cold page cache the
+    disk reads overlap with parsing instead of stalling each worker in turn. Costs a
+    few microseconds per file when the files are already cached.
+    """
+    for rel in rels:
+        try:
+            fd = os.open(os.path.join(root, rel), os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            continue  # read_bytes reports it
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def digest(data: bytes) -> str:

@@ -175,7 +175,9 @@ def _outcomes(jobs: list[Job]) -> Iterator[Outcome]:
         # A bounded window of chunks in flight keeps memory flat on huge corpora.
         pending: list[Future[list[Outcome]]] = []
         for start in range(0, len(jobs), CHUNK_FILES):
-            pending.append(pool.submit(_process_chunk, jobs[start : start + CHUNK_FILES]))
+            chunk = jobs[start : start + CHUNK_FILES]
+            load.prefetch(chunk[0][0], (job[1] for job in chunk))  # read ahead while queued
+            pending.append(pool.submit(_process_chunk, chunk))
             if len(pending) >= workers * CHUNKS_AHEAD_PER_WORKER:
                 yield from pending.pop(0).result()
         for future in pending:
