@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -132,11 +132,7 @@ def check_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
         result = check(config, datetime.now(UTC))
     except AggregatorError as exc:
         raise UsageExit(str(exc)) from None
-    for error in result.errors:
-        click.echo(f"error: {error}", err=True)
-    if not quiet:
-        for warning in result.warnings:
-            click.echo(f"warning: {warning}", err=True)
+    _problems(result.errors, result.warnings, quiet)
     click.echo(f"checked {result.files} seed files: {result.files - len(result.errors)} usable, "
                f"{len(result.errors)} skipped, {len(result.warnings)} warnings")
     if result.errors:
@@ -162,21 +158,15 @@ def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None
       aggregator run --config config/aggregator.yaml --serve 127.0.0.1:8000
     """
     from aggregator.daemon import Daemon
-    from aggregator.serve import parse_bind
 
     _logging(verbose, quiet)
-    overrides = {"seeds": seeds, "feeds": feeds, "state": state}
-    if serve is not None:
-        try:
-            parse_bind(serve)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--serve") from None
+    overrides = {"seeds": seeds, "feeds": feeds, "state": state, "serve": serve}
 
-    def load() -> Config:
+    def load() -> Config:  # again on SIGHUP: the command-line options still apply
         return with_overrides(load_config(config_path), **overrides)
 
     try:
-        daemon = Daemon(load, serve=serve)
+        daemon = Daemon(load)
     except ConfigError as exc:
         raise UsageExit(str(exc)) from None
     try:
@@ -201,16 +191,15 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
     Example:
       aggregator serve --bind 127.0.0.1:8000
     """
-    from aggregator.daemon import serve_forever
-    from aggregator.serve import parse_bind
+    from aggregator.serve import parse_bind, serve_forever
 
     _logging(verbose, quiet)
     config = _config(config_path, seeds=seeds, feeds=feeds, state=state)
     try:
-        parse_bind(bind)
+        host, port = parse_bind(bind)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--bind") from None
-    sys.exit(serve_forever(config.paths.feeds, bind))
+    sys.exit(serve_forever(config.paths.feeds, host, port))
 
 
 def _logging(verbose: int, quiet: bool) -> None:
@@ -222,12 +211,17 @@ def _logging(verbose: int, quiet: bool) -> None:
         logging.getLogger("aiohttp").setLevel(logging.WARNING)
 
 
-def _report(result: PublishResult, verbose: int, quiet: bool) -> None:
-    for error in result.errors:
+def _problems(errors: Iterable[str], warnings: Iterable[str], quiet: bool) -> None:
+    """Errors, and unless quiet the warnings, one per line on stderr."""
+    for error in errors:
         click.echo(f"error: {error}", err=True)
     if not quiet:
-        for warning in result.warnings:
+        for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
+
+
+def _report(result: PublishResult, verbose: int, quiet: bool) -> None:
+    _problems(result.errors, result.warnings, quiet)
     if verbose:
         for path in result.written:
             click.echo(f"wrote {path}")

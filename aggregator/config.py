@@ -7,7 +7,6 @@ key (`feeds.max_items`), so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from aggregator.errors import ConfigError
+from aggregator.model import digest
 
 DEFAULT_CONFIG_PATH = Path("config/aggregator.yaml")
 
@@ -78,13 +78,11 @@ class Config:
             "site": dataclasses.asdict(self.site),
             "feeds": dataclasses.asdict(self.feeds),
         }
-        text = json.dumps(relevant, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return digest(json.dumps(relevant, sort_keys=True).encode())
 
     def parse_fingerprint(self) -> str:
         """A hash of the settings that change what a seed normalizes to (the limits)."""
-        text = json.dumps(dataclasses.asdict(self.limits), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return digest(json.dumps(dataclasses.asdict(self.limits), sort_keys=True).encode())
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -208,13 +206,16 @@ def load_config(path: Path | None) -> Config:
     return config_from_mapping(data, str(path))
 
 
-def with_overrides(config: Config, **paths: Any) -> Config:
-    """Apply command-line options (None means not given)."""
+def with_overrides(config: Config, **options: Any) -> Config:
+    """Apply command-line options (None means not given), validated like the file."""
     site = config.site
-    if paths.get("base_url") is not None:
-        site = dataclasses.replace(site, base_url=paths["base_url"])
+    if options.get("base_url") is not None:
+        site = dataclasses.replace(site, base_url=options["base_url"])
     new_paths = config.paths
     for key in ("seeds", "feeds", "state"):
-        if paths.get(key) is not None:
-            new_paths = dataclasses.replace(new_paths, **{key: Path(paths[key])})
-    return _validate(dataclasses.replace(config, site=site, paths=new_paths))
+        if options.get(key) is not None:
+            new_paths = dataclasses.replace(new_paths, **{key: Path(options[key])})
+    daemon = config.daemon
+    if options.get("serve") is not None:
+        daemon = dataclasses.replace(daemon, serve=options["serve"])
+    return _validate(dataclasses.replace(config, site=site, paths=new_paths, daemon=daemon))

@@ -43,10 +43,9 @@ def _seed_filter(change: watchfiles.Change, path: str) -> bool:
 class Daemon:
     """Owns the queue of triggers, the watcher thread, the scheduler and the server."""
 
-    def __init__(self, load_config: ConfigLoader, serve: str | None = None) -> None:
+    def __init__(self, load_config: ConfigLoader) -> None:
         self.load_config = load_config
         self.config = load_config()
-        self.serve = serve if serve is not None else self.config.daemon.serve
         self.stop = threading.Event()
         self.triggers: queue.Queue[str] = queue.Queue()
         self.scheduler = BackgroundScheduler(timezone=UTC)
@@ -109,10 +108,8 @@ class Daemon:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(signum, self._signal)
-        if self.serve:
-            host, port = parse_bind(self.serve)
-            self.server = FeedServer(self.config.paths.feeds, host, port)
-            self.config.paths.feeds.mkdir(parents=True, exist_ok=True)
+        if self.config.daemon.serve:
+            self.server = FeedServer(self.config.paths.feeds, *parse_bind(self.config.daemon.serve))
             self.server.start()
         watcher = threading.Thread(target=self._watch, name="seed-watcher", daemon=True)
         watcher.start()
@@ -152,9 +149,14 @@ class Daemon:
         except AggregatorError as exc:
             log.error("SIGHUP: configuration not reloaded, keeping the old one: %s", exc)
             return
-        if new.paths != self.config.paths:
-            log.warning("SIGHUP: changes to paths need a restart; other settings applied")
-            new = replace(new, paths=self.config.paths)
+        # Read once at start (the watcher, the server, the open state): kept until a restart.
+        old = self.config
+        kept = replace(new, paths=old.paths,
+                       daemon=replace(new.daemon, serve=old.daemon.serve, debounce_ms=old.daemon.debounce_ms))
+        if kept != new:
+            log.warning("SIGHUP: changes to paths, daemon.serve and daemon.debounce_ms need a restart;"
+                        " other settings applied")
+        new = kept
         self.config = new
         self._schedule_rescan()
         log.info("SIGHUP: configuration reloaded")
@@ -193,18 +195,4 @@ class Daemon:
             log.debug("wrote %s", path)
         for path in result.removed:
             log.debug("removed %s", path)
-
-
-def serve_forever(feeds: Path, bind: str) -> int:
-    """`aggregator serve`: only the HTTP server, until SIGTERM/SIGINT."""
-    host, port = parse_bind(bind)
-    server = FeedServer(feeds, host, port)
-    server.start()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
-    server.stop()
-    return 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -16,13 +15,15 @@ import yaml_rs
 from frontmatter.default_handlers import YAMLHandler
 
 from aggregator.errors import SeedError
+from aggregator.model import digest
 
 SEED_SUFFIXES = (".txt", ".md")
-# Editors' and tools' leftovers that sit beside real seeds (Emacs, Vim, our own temps).
-IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".tmp", ".part", ".bak")
 
 _YAML = YAMLHandler()  # python-frontmatter's own detection of a leading `---` line
 _BOUNDARY = re.compile(r"-{3,}[ \t]*")  # the closing line, as python-frontmatter's boundary
+# Where a YAML tag can begin: at a line start or after white space or a flow indicator.
+# A `!` inside a word ("Splashdown!", an image URL's "960x640!/") cannot start one.
+_TAG_START = re.compile(r"(?:^|[\s\[{,:])!", re.MULTILINE)
 
 # Seeds are parsed with yaml-rs (YAML 1.2, Rust): about 9x faster than PyYAML's C
 # loader, whose Python constructor dominates a large publish. Aliases are replayed only
@@ -53,10 +54,9 @@ class Scan:
 
 
 def is_seed_name(name: str) -> bool:
-    """A file name that holds a story (hidden files and editor leftovers do not)."""
-    if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
-        return False
-    return name.endswith(SEED_SUFFIXES)
+    """A file name that holds a story: hidden files and editors' leftovers (`x.md~`,
+    `.x.md.swp`) do not."""
+    return name.endswith(SEED_SUFFIXES) and not name.startswith(".")
 
 
 def scan(root: Path) -> Scan:
@@ -98,7 +98,7 @@ class _Listing:
 
 def _folder_digest(found: dict[str, FileStat]) -> str:
     text = "\n".join(f"{path}\0{size}\0{mtime}" for path, (size, mtime) in sorted(found.items()))
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return digest(text.encode("utf-8"))
 
 
 def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
@@ -118,7 +118,7 @@ def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
             if entry.is_dir(follow_symlinks=False):
                 listing.subfolders.append((entry.path, f"{prefix}{name}/"))
                 continue
-            if not name.endswith(SEED_SUFFIXES):  # what is_seed_name says, once past the dot
+            if not is_seed_name(name):
                 continue
             info = entry.stat(follow_symlinks=False)
             mode = info.st_mode
@@ -192,11 +192,6 @@ def prefetch(root: Path, rels: Iterable[str]) -> None:
             os.close(fd)
 
 
-def digest(data: bytes) -> str:
-    """The identity of some bytes: SHA-256 (hardware-assisted, twice blake2b's speed), 128 bits."""
-    return hashlib.sha256(data).hexdigest()[:32]
-
-
 def _yaml_reason(message: str) -> str:
     """The parser's reason and position, without the quoted source line.
 
@@ -267,7 +262,7 @@ def parse(rel: str, data: bytes) -> RawSeed:
     front, body = _split(text)
     if body is None:
         raise SeedError(rel, None, "front matter not closed: no second '---' line")
-    if "!" in front:  # cheap test first: only then look for tags with PyYAML's scanner
+    if _TAG_START.search(front):  # cheap test first: only then look for tags with PyYAML's scanner
         _refuse_tags(rel, front)
     try:
         meta = yaml_rs.loads(front, alias_limits=_ALIAS_LIMITS, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,8 +28,7 @@ def close_inherited() -> None:
 
 
 @contextmanager
-def writer_lock(state: Path, wait: bool = False, owner: str = "aggregator publish",
-                poll: float = 0.1) -> Iterator[None]:
+def writer_lock(state: Path, wait: bool = False, owner: str = "aggregator publish") -> Iterator[None]:
     """Hold the writer lock of `state` (and of the feeds published from it).
 
     Without `wait`, a second writer fails at once with `LockedError` naming the pid
@@ -41,20 +39,18 @@ def writer_lock(state: Path, wait: bool = False, owner: str = "aggregator publis
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if not wait:
-                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "pid unknown"
-                    raise LockedError(
-                        f"another aggregator process ({holder}) is writing the feeds "
-                        f"(lock {path}); try again when it is done, or pass --wait"
-                    ) from None
-                time.sleep(poll)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if not wait:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "pid unknown"
+                raise LockedError(
+                    f"another aggregator process ({holder}) is writing the feeds "
+                    f"(lock {path}); try again when it is done, or pass --wait"
+                ) from None
+            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks until the holder is done (or dies)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, {owner}\n".encode(), 0)
         _held.add(fd)

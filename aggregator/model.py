@@ -15,6 +15,12 @@ FeedKind = Literal["all", "topic", "provider"]
 _URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 
 
+def digest(data: bytes) -> str:
+    """The identity of some bytes, wherever one is kept (seed files, stories, feeds,
+    folders, settings): SHA-256, hardware-assisted, cut to 128 bits."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
 @lru_cache(maxsize=16384)  # shared coverage: the same URLs come back story after story
 def item_id(canonical_url: str) -> str:
     """The one id of an article everywhere: derived from its canonical URL only.

@@ -60,10 +60,7 @@ _URL_PARTS = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?://([^/?#]*))?([^?#]*
 # The common case, already canonical but for its query: http(s), a lower-case host name
 # with no port, and printable ASCII only (so no white space or control characters). Such
 # a URL skips the general path below; the result is the same.
-_PLAIN_URL = re.compile(
-    r"(https?)://([a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*)"
-    r"(/[!-\"$->@-~]*)?(?:\?([!-\"$-~]*))?(?:#[!-~]*)?"
-)
+_PLAIN_URL = re.compile(rf"(https?)://({_HOST.pattern})" r"(/[!-\"$->@-~]*)?(?:\?([!-\"$-~]*))?(?:#[!-~]*)?")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
@@ -111,12 +108,11 @@ def strip_html(text: str) -> str:
     return "".join(parser.parts)
 
 
-def clean_text(text: str, *, html: bool = True) -> str:
+def clean_text(text: str) -> str:
     """NFC, markup removed, XML-forbidden characters removed, white space collapsed."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    if html:
-        text = strip_html(text)
+    text = strip_html(text)
     if _XML_UNSAFE.search(text):
         text = _XML_UNSAFE.sub("", text)
     return " ".join(text.split())
@@ -205,18 +201,25 @@ def _canonical_general(raw: str) -> tuple[str | None, str | None]:
         host, _, port = netloc.rpartition(":")
     if port and (not port.isdigit() or int(port) > 65535):
         return None, "malformed URL (bad port)"
-    host = host.rstrip(".")
-    if not host:
+    if not host.rstrip("."):
         return None, "URL has no host"
-    try:
-        host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+    valid = _valid_host(host)
+    if valid is None:
         return None, "URL host is not a valid domain name"
-    if not _HOST.fullmatch(host):
-        return None, "URL host is not a valid domain name"
+    host = valid
     if port and int(port) != (80 if scheme == "http" else 443):
         host = f"{host}:{int(port)}"
     return f"{scheme}://{host}{path or '/'}{_query(query)}", None
+
+
+def _valid_host(host: str) -> str | None:
+    """A host name as stored: lower-case ASCII (IDNA), no trailing dot; None if not one."""
+    host = host.rstrip(".")
+    try:
+        host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    return host if _HOST.fullmatch(host) else None
 
 
 def _query(query: str) -> str:
@@ -234,6 +237,7 @@ def parse_date(value: Any, field: str, warnings: list[str]) -> datetime | None:
     """An aware UTC datetime from an ISO 8601 string or a YAML timestamp."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    date_only = isinstance(value, str) and len(value.strip()) <= 10
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
@@ -245,12 +249,12 @@ def parse_date(value: Any, field: str, warnings: list[str]) -> datetime | None:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise FieldError(field, f"not an ISO 8601 date: {text[:40]!r}") from None
-        if len(text) <= 10:
+        if date_only:
             warnings.append(f"{field}: date without a time, taken as midnight UTC")
     else:
         raise FieldError(field, f"expected a date, got {_describe(value)}")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        if not (isinstance(value, str) and len(value.strip()) <= 10):
+        if not date_only:
             warnings.append(f"{field}: no time zone offset, taken as UTC")
         parsed = parsed.replace(tzinfo=UTC)
     try:
@@ -268,20 +272,14 @@ def domain_of(value: str) -> str | None:
 
     Accepts a bare domain or a URL; the result is also a safe file name (`_HOST`).
     """
-    host = value.strip().lower()
+    host = value.strip()
     if "://" in host:
         try:
             host = urlsplit(host).hostname or ""
         except ValueError:
             return None
-    host = host.split("/", 1)[0].split(":", 1)[0].rstrip(".")
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
-    host = host.removeprefix("www.")
-    return host if _HOST.fullmatch(host) else None
+    valid = _valid_host(host.split("/", 1)[0].split(":", 1)[0])
+    return valid.removeprefix("www.") if valid else None
 
 
 @lru_cache(maxsize=4096)  # a corpus has tens of topics, named again seed after seed
@@ -361,9 +359,8 @@ class _Normalizer:
         elif value is not None:
             self.warnings.append(f"{field}: expected a mapping, got {_describe(value)}; ignored")
         if not domain:
-            # The canonical URL's host is a valid host name (checked by `_canonical`).
-            host = url.split("/", 3)[2]  # a canonical URL: scheme://host[:port]/...
-            domain = domain_of(host) or host
+            # A canonical URL (scheme://host[:port]/...) has a valid, lower-case host.
+            domain = url.split("/", 3)[2].partition(":")[0].removeprefix("www.")
         return Provider(domain=domain, name=name)
 
     def image(self, value: Any, field: str) -> Image | None:

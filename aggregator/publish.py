@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import os
 import signal
 import time
@@ -20,7 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import NamedTuple
 
-from aggregator import load, lock, render, write
+from aggregator import load, lock, model, render, write
 from aggregator.config import Config, LimitsConfig
 from aggregator.errors import FieldError, SeedError
 from aggregator.model import FeedKey
@@ -54,7 +53,6 @@ class Outcome(NamedTuple):
     rank: str | None = None
     story_json: str | None = None
     rows: StoryRows | None = None
-    names: tuple[tuple[str, str], ...] = ()  # (kind, slug) whose display names it votes on
     error: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -109,7 +107,7 @@ def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: 
         data = load.read_bytes(root, path, limits.max_seed_bytes)
     except SeedError as exc:
         return Outcome(path, size, mtime_ns, "", error=str(exc))
-    digest = load.digest(data)
+    digest = model.digest(data)
     if digest == known_digest:
         return Outcome(path, size, mtime_ns, digest, unchanged=True)
     secret: object = None
@@ -126,16 +124,12 @@ def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: 
         return Outcome(path, size, mtime_ns, digest, error=f"{path}: too deeply nested or too large to walk")
     story = result.story
     story_json = story_to_json(story)
-    names = {("provider", story.article.provider.domain)}
-    names.update(("provider", a.provider.domain) for a in story.related)
-    names.update(("topic", t.slug) for t in story.topics)
     return Outcome(
         path, size, mtime_ns, digest,
         url=story.url,
         rank=seed_rank(story),
         story_json=story_json,
         rows=story_rows(story, story_json),
-        names=tuple(sorted(names)),
         warnings=_scrub((f"{path}: {w}" for w in result.warnings), secret),
     )
 
@@ -203,14 +197,15 @@ def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run, old: dict
                 continue
             run.files_read += 1
             run.warnings.extend(outcome.warnings)
-            if outcome.story_json is not None and outcome.url is not None and outcome.rank is not None:
+            if (outcome.story_json is not None and outcome.url is not None and outcome.rank is not None
+                    and outcome.rows is not None):
                 store.put_good_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
                                     outcome.url, outcome.rank, outcome.story_json, outcome.warnings)
-                if not track and outcome.rows and store.insert_story(outcome.path, outcome.rows):
+                if not track and store.insert_story(outcome.path, outcome.rows):
                     run.added += 1  # cold: a URL seen for the first time needs no re-derivation
                     continue
                 affected.add(outcome.url)
-                names.update(outcome.names)
+                names.update((kind, slug) for kind, slug, _ in outcome.rows.names())
             else:
                 store.put_bad_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
                                    outcome.error or "unusable")
@@ -536,7 +531,7 @@ def _rendered(
 def _signature(heads: list[tuple[str, str]]) -> str:
     """What a feed's bytes depend on besides config and names: its items, in order."""
     text = "\n".join(f"{item_id} {digest}" for item_id, digest in heads)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return model.digest(text.encode())
 
 
 def _names(store: Store) -> render.Names:

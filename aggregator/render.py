@@ -7,10 +7,10 @@ The same items and config always give the same bytes: every date comes from the 
 from __future__ import annotations
 
 import html
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Literal
 
 from feedgen.entry import FeedEntry
@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 
 from aggregator import __version__
 from aggregator.config import SiteConfig
-from aggregator.model import Article, FeedKey
+from aggregator.model import Article, FeedKey, item_id
 from aggregator.store import FeedItem
 
 Format = Literal["rss", "atom"]
@@ -80,19 +80,9 @@ def feed_info(key: FeedKey, site: SiteConfig, names: Names) -> FeedInfo:
     return FeedInfo(key, f"{site.title}: {name}", f"Articles from {name} ({key.slug}) on {site.title}")
 
 
-def _feed_id(site: SiteConfig, key: FeedKey) -> str:
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, site.base_url + key.stem))
-
-
 def _rfc822(moment: datetime) -> str:
-    """RFC 822 date without touching the process locale (feedgen's way does)."""
-    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    moment = moment.astimezone(UTC)
-    return (
-        f"{days[moment.weekday()]}, {moment.day:02d} {months[moment.month - 1]} {moment.year:04d} "
-        f"{moment:%H:%M:%S} +0000"
-    )
+    """RFC 822 date in UTC without touching the process locale (feedgen's way does)."""
+    return format_datetime(moment.astimezone(UTC))
 
 
 def _date_label(moment: datetime) -> str:
@@ -132,8 +122,7 @@ def _fill_entry(entry: FeedEntry, item: FeedItem, fmt: Format, site: SiteConfig,
     """One item, the same id and content in every feed and format that carries it."""
     article = item.article
     provider = names.provider(article.provider.domain)
-    entry.id(item.id)
-    entry.guid(item.id, permalink=False)
+    entry.guid(item.id, permalink=False)  # also the Atom id
     entry.title(article.title)
     entry.link(href=article.url, rel="alternate")
     entry.published(article.published)
@@ -173,18 +162,16 @@ def render_feed(
         feed = FeedGenerator()
         feed.load_extension("media")
         feed.load_extension("dc")
-        feed.id(_feed_id(site, info.key))
+        feed.id(item_id(site.base_url + info.key.stem))
         feed.title(info.title)
-        feed.description(info.description)
-        feed.subtitle(info.description)
+        feed.subtitle(info.description)  # also the RSS description
         feed.language(site.language)
         feed.generator("aggregator", version=__version__)
         feed.author(name=site.title, uri=site.base_url)
         # feedgen writes the last link added as the RSS <link>: self first.
         feed.link(href=site.base_url + path, rel="self", type=media_type)
         feed.link(href=site.base_url, rel="alternate", type="text/html")
-        feed.updated(newest)
-        feed.lastBuildDate(newest)
+        feed.updated(newest)  # also the RSS lastBuildDate
         for item in items:
             # add_entry() first: it gives the entry the feed's extensions (media, dc).
             _fill_entry(feed.add_entry(order="append"), item, fmt, site, names)

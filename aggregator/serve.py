@@ -7,23 +7,24 @@ hidden files, no path leading outside (the state lives elsewhere anyway).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import os
+import signal
 import threading
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from aiohttp import web
 
+from aggregator.model import digest
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     ".rss.xml": "application/rss+xml; charset=utf-8",
     ".atom.xml": "application/atom+xml; charset=utf-8",
-    ".json": "application/feed+json; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8",
 }
 # Feeds change within seconds of a seed; readers poll. A short max-age lets caches
 # help without hiding a new story for long; revalidation is cheap (304).
@@ -65,14 +66,19 @@ class _Files:
         return target
 
     def read(self, target: Path) -> tuple[bytes, str, float]:
-        """(bytes, ETag, mtime) of one file, read in one go: feeds are small."""
-        data = target.read_bytes()
-        st = target.stat()
+        """(bytes, ETag, mtime) of one file, read in one go: feeds are small.
+
+        Stat and bytes come from one open file: a publish that replaces the file in
+        between cannot pair the new stat with the old bytes in the ETag cache.
+        """
+        with open(target, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            data = handle.read()
         cached = self._etags.get(target)
         if cached and cached[:2] == (st.st_size, st.st_mtime_ns):
             return data, cached[2], st.st_mtime
-        etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
-        self._etags[target] = (len(data), st.st_mtime_ns, etag)
+        etag = f'"{digest(data)}"'
+        self._etags[target] = (st.st_size, st.st_mtime_ns, etag)
         return data, etag, st.st_mtime
 
 
@@ -131,6 +137,7 @@ class FeedServer:
         self._thread = threading.Thread(target=self._loop.run_forever, name="feed-server", daemon=True)
 
     def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)  # served before the first publish: empty, not an error
         self._runner = web.AppRunner(make_app(self.root), access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -148,3 +155,16 @@ class FeedServer:
         future.result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+def serve_forever(feeds: Path, host: str, port: int) -> int:
+    """`aggregator serve`: only the HTTP server, until SIGTERM/SIGINT."""
+    server = FeedServer(feeds, host, port)
+    server.start()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    return 0

@@ -7,7 +7,6 @@ Rendering reads stories from here only; it never re-reads seeds.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections import Counter
@@ -20,6 +19,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from aggregator import model
 from aggregator.model import Article, FeedKey, Image, Provider, Story, Topic, item_id
 
 SCHEMA_VERSION = "10"  # bump when the schema or the stored story format changes
@@ -174,6 +174,15 @@ class StoryRows(NamedTuple):
     refs: tuple[tuple[str, str, str | None, int], ...]  # article id, provider, name, published
     digest: str  # of the story's JSON: feeds compare it to know whether an item changed
 
+    def names(self) -> Iterator[tuple[str, str, str | None]]:
+        """(kind, slug, given name) of every provider and topic the story names: the
+        votes for display names (a provider may be given no name)."""
+        yield "provider", self.story[3], self.story[4]
+        for slug, topic in self.topics:
+            yield "topic", slug, topic
+        for _, provider, given, _ in self.refs:
+            yield "provider", provider, given
+
 
 def story_rows(story: Story, story_json: str) -> StoryRows:
     article = story.article
@@ -184,7 +193,7 @@ def story_rows(story: Story, story_json: str) -> StoryRows:
         refs=tuple(
             (a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related
         ),
-        digest=hashlib.sha256(story_json.encode()).hexdigest()[:24],
+        digest=model.digest(story_json.encode()),
     )
 
 
@@ -467,14 +476,7 @@ class Store:
             return False
         url, id_, published = rows.story[0], rows.story[1], rows.story[2]
         if self._bulk_names is not None:  # what the triggers would count
-            counts = self._bulk_names
-            if rows.story[4] is not None:
-                counts["provider", rows.story[3], rows.story[4]] += 1
-            for slug, name in rows.topics:
-                counts["topic", slug, name] += 1
-            for ref in rows.refs:
-                if ref[2] is not None:
-                    counts["provider", ref[1], ref[2]] += 1
+            self._bulk_names.update((kind, slug, name) for kind, slug, name in rows.names() if name is not None)
         self.db.executemany(
             "INSERT INTO story_topics(slug, url, name, published, id) VALUES (?, ?, ?, ?, ?)",
             [(slug, url, name, published, id_) for slug, name in rows.topics],

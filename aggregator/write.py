@@ -11,8 +11,9 @@ TEMP_MARK = ".aggregator-tmp"  # our temporary files: hidden, removed on the nex
 
 def _target(root: Path, rel: str) -> Path:
     """`root/rel`, refusing any path that would land outside `root`."""
+    root = root.resolve()
     target = (root / rel).resolve()
-    if not target.is_relative_to(root.resolve()) or target == root.resolve():
+    if not target.is_relative_to(root) or target == root:
         raise ValueError(f"refusing to write outside the feeds folder: {rel!r}")
     return target
 
