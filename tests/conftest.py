@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 from click.testing import CliRunner, Result
 
@@ -45,14 +47,16 @@ class Site:
     def publish(self, *extra: str) -> Result:
         return self.runner.invoke(main, ["publish", *self.args("--base-url", BASE_URL, *extra)])
 
-    def config(self, **feeds: object) -> Config:
-        return config_from_mapping(
-            {
-                "site": {"base_url": BASE_URL},
-                "paths": {"seeds": str(self.seeds), "feeds": str(self.feeds), "state": str(self.state)},
-                "feeds": feeds,
-            }
-        )
+    def config(self, limits: dict[str, object] | None = None, **feeds: object) -> Config:
+        """This site's config, with the given `feeds:` settings and, if given, `limits:`."""
+        mapping: dict[str, object] = {
+            "site": {"base_url": BASE_URL},
+            "paths": {"seeds": str(self.seeds), "feeds": str(self.feeds), "state": str(self.state)},
+            "feeds": feeds,
+        }
+        if limits is not None:
+            mapping["limits"] = limits
+        return config_from_mapping(mapping)
 
     def write_seed(self, rel: str, text: str) -> Path:
         path = self.seeds / rel
@@ -61,11 +65,19 @@ class Site:
         return path
 
     def feed_files(self) -> dict[str, bytes]:
-        return {
-            str(p.relative_to(self.feeds)): p.read_bytes()
-            for p in sorted(self.feeds.rglob("*"))
-            if p.is_file()
-        }
+        return feed_files(self.feeds)
+
+
+def feed_files(feeds: Path) -> dict[str, bytes]:
+    """Every file below `feeds`, by relative path, with its bytes."""
+    return {str(p.relative_to(feeds)): p.read_bytes() for p in sorted(feeds.rglob("*")) if p.is_file()}
+
+
+def read_feed(data: bytes, rel: str = "") -> feedparser.FeedParserDict:
+    """A feed read as a feed reader does; it must parse without complaint (bozo == 0)."""
+    feed = feedparser.parse(data)
+    assert feed.bozo == 0, (rel, feed.get("bozo_exception"))
+    return feed
 
 
 @pytest.fixture
@@ -118,6 +130,13 @@ def related_item(url: str, title: str, published: str = "2024-05-02T09:00:00Z",
         f'  - title: "{title}"\n    publishedDateTime: {published}\n    webUrl: "{url}"\n'
         f'    provider:\n      name: "{provider[0]}"\n      domain: {provider[1]}\n'
     )
+
+
+def count(output: str, label: str) -> int:
+    """The number before `label` in a command's summary ("3 skipped"): one match, the whole number."""
+    found = re.findall(rf"(?<!\d)(\d+) {re.escape(label)}\b", output)
+    assert len(found) == 1, (label, found, output)
+    return int(found[0])
 
 
 PublishFn = Callable[..., Result]

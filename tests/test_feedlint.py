@@ -7,15 +7,14 @@ must lint clean. Cases are tables, one row per rule.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 import feedparser
 import pytest
 
+from tests.conftest import NOW
 from tests.feedlint import lint_atom_schema, lint_feed, lint_html_index, lint_opml
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 RSS_URL = "https://feeds.example.org/news/topics/ai.xml"
 ATOM_URL = "https://feeds.example.org/news/topics/ai.atom"
 
