@@ -91,6 +91,7 @@ class _Run:
     added: int = 0
     updated: int = 0
     deleted: int = 0
+    refreshed: set[str] = field(default_factory=set)  # story URLs re-derived, checked for duplicates last
 
 
 def _scrub(messages: Iterable[str], secret: object) -> tuple[str, ...]:
@@ -232,12 +233,7 @@ def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: b
             run.updated += existed
         elif existed:
             run.deleted += 1
-        seeds = store.duplicates(url)
-        if len(seeds) > 1:
-            run.warnings.append(
-                f"{seeds[0]}: same article URL as {', '.join(seeds[1:])}; {seeds[0]} is published"
-                " (the most recently updated wins)"
-            )
+    run.refreshed |= urls
     if track:
         store.mark_dirty(dirty)
         renamed: set[FeedKey] = set()
@@ -320,6 +316,14 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
             for path in gone:
                 store.delete_seed(path)
             _refresh(store, urls, set(), not cold, run)
+    # Once every change and deletion is stored: a renamed seed is not its own duplicate.
+    for url in sorted(run.refreshed):
+        seeds = store.duplicates(url)
+        if len(seeds) > 1:
+            run.warnings.append(
+                f"{seeds[0]}: same article URL as {', '.join(seeds[1:])}; {seeds[0]} is published"
+                " (the most recently updated wins)"
+            )
     # Last: a folder's digest is recorded only once all of its changes are stored, so a
     # run killed before this point compares those folders again. Folders with files
     # still being written are left for a later cycle.

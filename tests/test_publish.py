@@ -212,6 +212,7 @@ def test_ids_survive_rename_move_and_tracking_parameters(site: Site) -> None:
     )
     result = site.publish()
     assert result.exit_code == 0, result.output
+    assert "warning:" not in result.output  # the old file is gone: not a duplicate of the new one
     assert ids(site, "all.atom.xml") == before
     assert ids(site, "all.rss.xml") == rss_before == before
 
