@@ -21,9 +21,6 @@ SEED_SUFFIXES = (".txt", ".md")
 
 _YAML = YAMLHandler()  # python-frontmatter's own detection of a leading `---` line
 _BOUNDARY = re.compile(r"-{3,}[ \t]*")  # the closing line, as python-frontmatter's boundary
-# Where a YAML tag can begin: at a line start or after white space or a flow indicator.
-# A `!` inside a word ("Splashdown!", an image URL's "960x640!/") cannot start one.
-_TAG_START = re.compile(r"(?:^|[\s\[{,:])!", re.MULTILINE)
 
 # Seeds are parsed with yaml-rs (YAML 1.2, Rust): about 9x faster than PyYAML's C
 # loader, whose Python constructor dominates a large publish. Aliases are replayed only
@@ -229,6 +226,19 @@ def _split(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def _may_have_tag(front: str) -> bool:
+    """Whether a `!` stands where a YAML tag can begin: at the start, after white space
+    or after a flow indicator. One inside a word ("Splashdown!", an image URL's
+    "960x640!/") cannot start one. str.find, not a regex: a regex that must try every
+    position costs a hundred times more on an 8 KB front matter."""
+    at = front.find("!")
+    while at >= 0:
+        if at == 0 or front[at - 1] in " \t\n[{,:":
+            return True
+        at = front.find("!", at + 1)
+    return False
+
+
 def _refuse_tags(rel: str, front: str) -> None:
     """Explicit YAML tags (`!!python/object/apply:...`, `!include`, `!!binary`) are errors.
 
@@ -262,7 +272,7 @@ def parse(rel: str, data: bytes) -> RawSeed:
     front, body = _split(text)
     if body is None:
         raise SeedError(rel, None, "front matter not closed: no second '---' line")
-    if _TAG_START.search(front):  # cheap test first: only then look for tags with PyYAML's scanner
+    if _may_have_tag(front):  # cheap test first: only then look for tags with PyYAML's scanner
         _refuse_tags(rel, front)
     try:
         meta = yaml_rs.loads(front, alias_limits=_ALIAS_LIMITS, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
