@@ -21,7 +21,6 @@ from types import FrameType
 import watchfiles
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from aggregator import load
 from aggregator.config import Config
 from aggregator.errors import AggregatorError
 from aggregator.lock import writer_lock
@@ -35,9 +34,9 @@ ConfigLoader = Callable[[], Config]
 
 
 def _seed_filter(change: watchfiles.Change, path: str) -> bool:
-    """Events worth a cycle: seed files, and folders (a moved folder of seeds)."""
-    name = Path(path).name
-    return load.is_seed_name(name) or ("." not in name and not name.startswith("."))
+    """Events worth a cycle: anything not hidden. A folder moved in or out is one event
+    on the folder, whatever its name ("2024.06"); other files cost a cycle that only scans."""
+    return not Path(path).name.startswith(".")
 
 
 class Daemon:

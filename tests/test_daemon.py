@@ -162,6 +162,17 @@ def test_new_edited_and_deleted_seeds_show_in_the_served_feeds(daemon: Daemon, s
     assert "https://news.example.org/new" not in links(daemon, "all.atom.xml")
 
 
+def test_folder_with_a_dot_in_its_name_moved_in_is_published(daemon: Daemon, site: Site) -> None:
+    """A moved folder is one event on the folder itself; a name like "2024.06" must not hide it."""
+    outside = site.root / "incoming" / "2024.06"
+    outside.mkdir(parents=True)
+    (outside / "june.md").write_text(seed_text(url="https://example.com/june", title="June"), encoding="utf-8")
+    mark = daemon.mark()
+    os.rename(outside, site.seeds / "2024.06")
+    daemon.wait_log(cycle(files="1", stories=r"\+1 ~0 -0"), since=mark)
+    assert "https://example.com/june" in links(daemon, "all.atom.xml")
+
+
 def test_slowly_written_file_never_publishes_half(daemon: Daemon, site: Site) -> None:
     text = seed_text(url="https://example.com/slow", title="Slow", topics=("Slow",),
                      related="".join(
