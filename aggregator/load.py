@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,13 +57,14 @@ def is_seed_name(name: str) -> bool:
     return name.endswith(SEED_SUFFIXES) and not name.startswith(".")
 
 
-def scan(root: Path) -> Scan:
+def scan(root: Path, map_trees: Callable[..., Iterable[list[_Listing]]] = map) -> Scan:
     """Every seed file below `root` with its size and mtime; reads no file content.
 
     Symlinks are followed only when they lead to a regular file inside `root`;
     symlinked directories are not entered (no loops, nothing outside). A folder that
     cannot be listed is reported and left out of `folders`: its seeds are unknown, not
-    gone.
+    gone. `map_trees` lists the top folder's subtrees: a process pool's `map` spreads
+    the stat calls, one per seed, over the cores.
     """
     files: dict[str, FileStat] = {}
     problems: dict[str, str] = {}
@@ -70,18 +72,29 @@ def scan(root: Path) -> Scan:
     unlisted: set[str] = set()
     by_folder: dict[str, dict[str, FileStat]] = {}
     real_root = os.path.realpath(root)
-    pending = [(str(root), "")]
-    while pending:
-        listing = _scan_folder(*pending.pop(), real_root)
+    top = _scan_folder(str(root), "", real_root)
+    subtrees = map_trees(_scan_tree, [(folder, prefix, real_root) for folder, prefix in top.subfolders])
+    for listing in itertools.chain([top], *subtrees):
         files.update(listing.files)
         problems.update(listing.problems)
         if listing.listed:
-            folders[listing.prefix] = _folder_digest(listing.files)
+            folders[listing.prefix] = listing.digest
             by_folder[listing.prefix] = listing.files
         else:
             unlisted.add(listing.prefix)
-        pending += listing.subfolders
     return Scan(files=files, problems=problems, folders=folders, unlisted=frozenset(unlisted), by_folder=by_folder)
+
+
+def _scan_tree(where: tuple[str, str, str]) -> list[_Listing]:
+    """One folder and every folder below it (possibly in a worker process)."""
+    folder, prefix, real_root = where
+    listings = []
+    pending = [(folder, prefix)]
+    while pending:
+        listing = _scan_folder(*pending.pop(), real_root)
+        listings.append(listing)
+        pending += listing.subfolders
+    return listings
 
 
 @dataclass(slots=True)
@@ -91,6 +104,7 @@ class _Listing:
     files: dict[str, FileStat] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     subfolders: list[tuple[str, str]] = field(default_factory=list)
+    digest: str = ""  # of the files' names, sizes and mtimes (`_folder_digest`), once listed
 
 
 def _folder_digest(found: dict[str, FileStat]) -> str:
@@ -137,6 +151,7 @@ def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
                 listing.problems[_display(rel)] = "file name is not valid UTF-8; rename the file"
                 continue
         listing.files[rel] = (info.st_size, info.st_mtime_ns)
+    listing.digest = _folder_digest(listing.files)
     return listing
 
 

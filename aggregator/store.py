@@ -347,6 +347,9 @@ class Store:
 
     # --- seeds -------------------------------------------------------------------
 
+    def seed_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM seeds").fetchone()[0])
+
     def has_seeds(self) -> bool:
         return self.db.execute("SELECT 1 FROM seeds LIMIT 1").fetchone() is not None
 

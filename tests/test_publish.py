@@ -14,6 +14,8 @@ import feedparser
 import pytest
 from lxml import etree, html
 
+from aggregator import load
+from aggregator import publish as publish_module
 from aggregator.publish import publish
 from aggregator.store import Store
 from tests.conftest import BASE_URL, REPO, Site, count, read_feed, related_item, seed_text
@@ -443,6 +445,30 @@ def test_hidden_and_editor_files_are_ignored(site: Site) -> None:
     result = site.publish()
     assert result.exit_code == 0 and count(result.output, "skipped") == 0
     assert "files: 1 seeds" in result.output and count(result.output, "seeds") == 1
+
+
+def test_scan_on_worker_processes_finds_what_the_serial_scan_finds(site: Site, monkeypatch: pytest.MonkeyPatch,
+                                                                   now: datetime) -> None:
+    """A large state scans its subfolders on every core; the result must be the same."""
+    site.write_seed("top.md", seed_text(url="https://example.com/top"))
+    for n, rel in enumerate(["2024/a.md", "2024/05/b.md", "2024.06/c.txt", "x/y/z/d.md", "x/e.md"]):
+        site.write_seed(rel, seed_text(url=f"https://example.com/{n}"))
+    site.write_seed("2024/.hidden/f.md", seed_text(url="https://example.com/hidden"))
+    site.write_seed("x/notes.rst", "not a seed")
+    site.write_seed("2024/bad.md", "no front matter")
+    (site.seeds / "empty").mkdir()
+    serial = load.scan(site.seeds)
+    monkeypatch.setattr(publish_module, "PARALLEL_SCAN_MIN_SEEDS", 0)
+    store = Store(site.state)
+    try:
+        parallel = publish_module._scan(store, site.seeds)
+    finally:
+        store.close()
+    assert parallel == serial
+    assert len(serial.files) == 7 and "empty/" in serial.folders
+    result = publish(site.config(), now)  # and a publish that takes this path
+    assert not result.errors[1:] and result.errors[0].startswith("2024/bad.md")
+    assert len(parsed(site, "all.atom.xml").entries) == 6
 
 
 # --- configuration and locking ---------------------------------------------------------
