@@ -2,7 +2,8 @@
 
 Exit codes: 0 done (problems are reported but do not fail the run), 1 with `--strict`
 when any seed was skipped (or `check` found a problem), 2 bad usage or configuration,
-3 another aggregator process is writing the same state and feeds.
+3 another aggregator process is writing the same state and feeds, 4 an output or the
+state cannot be written (disk full, read-only folder, no permission).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any, TypeVar
 import click
 
 from aggregator import __version__
-from aggregator.config import Config, load_config, with_overrides
-from aggregator.errors import AggregatorError, ConfigError, LockedError
+from aggregator.config import Config, check_paths, load_config, with_overrides
+from aggregator.errors import AggregatorError, ConfigError, LockedError, OutputError
 from aggregator.publish import PublishResult, check, publish
 
 EXIT_STRICT = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_OUTPUT = 4
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +43,7 @@ def common_options(func: F) -> F:
                      help="State database file (overrides paths.state)."),
         click.option("-v", "--verbose", count=True, help="More detail: list every file written."),
         click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary line."),
+        click.version_option(__version__, prog_name="aggregator"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -57,6 +60,26 @@ class LockedExit(click.ClickException):
     """Another process holds the writer lock (exit 3)."""
 
     exit_code = EXIT_LOCKED
+
+
+class OutputExit(click.ClickException):
+    """An output or the state cannot be written (exit 4)."""
+
+    exit_code = EXIT_OUTPUT
+
+
+def _exit_for(exc: AggregatorError) -> click.ClickException:
+    """The exit an error of the library maps to; the message is the error's own."""
+    if isinstance(exc, LockedError):
+        return LockedExit(str(exc))
+    if isinstance(exc, OutputError):
+        return OutputExit(str(exc))
+    return UsageExit(str(exc))
+
+
+base_url_option = click.option(
+    "--base-url", help="Absolute http(s) URL where the feeds folder is served, ending in / (overrides "
+    "site.base_url). Without it, `run --serve` links to the address it serves on.")
 
 
 def _config(config_path: Path | None, **overrides: Any) -> Config:
@@ -79,14 +102,17 @@ def main() -> None:
     Exit codes:
       0  done (skipped seeds and warnings are reported, not fatal)
       1  --strict and at least one seed was skipped; `check` found a problem
-      2  bad usage or configuration
+      2  bad usage or configuration; a path that would do harm; a missing
+         seeds folder; an address already in use
       3  another aggregator process is writing the same feeds (see --wait)
+      4  an output or the state cannot be written (disk full, read-only, no
+         permission): the message names the path
     """
 
 
 @main.command("publish")
 @common_options
-@click.option("--base-url", help="Absolute URL where the feeds folder is served (overrides site.base_url).")
+@base_url_option
 @click.option("--strict", is_flag=True, help="Exit 1 when any seed was skipped.")
 @click.option("--wait", is_flag=True, help="Wait for another running publish or daemon instead of failing.")
 def publish_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
@@ -103,11 +129,10 @@ def publish_command(config_path: Path | None, seeds: Path | None, feeds: Path | 
     config = _config(config_path, seeds=seeds, feeds=feeds, state=state, base_url=base_url)
     bar = _progress_bar(quiet)
     try:
-        result = publish(config, datetime.now(UTC), wait=wait, progress=bar)
-    except LockedError as exc:
-        raise LockedExit(str(exc)) from None
+        result = publish(config, datetime.now(UTC), wait=wait, progress=bar,
+                         on_wait=lambda text: click.echo(text, err=True))
     except AggregatorError as exc:
-        raise UsageExit(str(exc)) from None
+        raise _exit_for(exc) from None
     finally:
         _progress_bar_done(bar)
     _report(result, verbose, quiet)
@@ -131,7 +156,7 @@ def check_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
     try:
         result = check(config, datetime.now(UTC))
     except AggregatorError as exc:
-        raise UsageExit(str(exc)) from None
+        raise _exit_for(exc) from None
     _problems(result.errors, result.warnings, quiet)
     click.echo(f"checked {result.files} seed files: {result.files - len(result.errors)} usable, "
                f"{len(result.errors)} skipped, {len(result.warnings)} warnings")
@@ -141,17 +166,19 @@ def check_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
 
 @main.command("run")
 @common_options
+@base_url_option
 @click.option("--serve", "serve", metavar="HOST:PORT",
               help="Also serve the feeds folder over HTTP (overrides daemon.serve), e.g. 127.0.0.1:8000.")
 def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
-                verbose: int, quiet: bool, serve: str | None) -> None:
+                verbose: int, quiet: bool, base_url: str | None, serve: str | None) -> None:
     """Run as a daemon: publish at start, then on every change to the seeds.
 
     Reacts to file-system events within a second, rescans every
     daemon.rescan_seconds as a safety net, and publishes future-dated stories when
     their time comes. Logs one line per cycle. SIGTERM/SIGINT finish the write in
     progress and exit 0; SIGHUP reloads the configuration (a bad one is reported and
-    the old one kept). Holds the writer lock while it runs.
+    the old one kept). Holds the writer lock while it runs. A failed cycle (disk full,
+    read-only folder, seeds folder gone) is retried with a growing delay.
 
     \b
     Example:
@@ -160,32 +187,31 @@ def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None
     from aggregator.daemon import Daemon
 
     _logging(verbose, quiet)
-    overrides = {"seeds": seeds, "feeds": feeds, "state": state, "serve": serve}
+    overrides = {"seeds": seeds, "feeds": feeds, "state": state, "serve": serve, "base_url": base_url}
 
     def load() -> Config:  # again on SIGHUP: the command-line options still apply
         return with_overrides(load_config(config_path), **overrides)
 
     try:
-        daemon = Daemon(load)
-    except ConfigError as exc:
-        raise UsageExit(str(exc)) from None
-    try:
-        code = daemon.run()
-    except LockedError as exc:
-        raise LockedExit(str(exc)) from None
+        code = Daemon(load).run()
+    except AggregatorError as exc:
+        raise _exit_for(exc) from None
     sys.exit(code)
 
 
 @main.command("serve")
 @common_options
+@base_url_option
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, metavar="HOST:PORT",
               help="Address to listen on.")
 def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
-                  verbose: int, quiet: bool, bind: str) -> None:
+                  verbose: int, quiet: bool, base_url: str | None, bind: str) -> None:
     """Serve the feeds folder over HTTP, without publishing.
 
     Right content types, ETag and Last-Modified with 304 answers, gzip when asked,
     a short Cache-Control max-age; nothing outside the feeds folder is reachable.
+    The feeds' own links are what `publish` wrote (its --base-url); a different
+    --base-url here is only reported, since serving never rewrites a file.
 
     \b
     Example:
@@ -194,12 +220,16 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
     from aggregator.serve import parse_bind, serve_forever
 
     _logging(verbose, quiet)
-    config = _config(config_path, seeds=seeds, feeds=feeds, state=state)
+    config = _config(config_path, seeds=seeds, feeds=feeds, state=state, base_url=base_url)
     try:
         host, port = parse_bind(bind)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--bind") from None
-    sys.exit(serve_forever(config.paths.feeds, host, port))
+    try:
+        check_paths(config, seeds=False)
+        sys.exit(serve_forever(config.paths.feeds, host, port))
+    except AggregatorError as exc:
+        raise _exit_for(exc) from None
 
 
 def _logging(verbose: int, quiet: bool) -> None:

@@ -8,24 +8,38 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import langcodes
 import yaml
 
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, PathError
 from aggregator.model import digest
 
 DEFAULT_CONFIG_PATH = Path("config/aggregator.yaml")
+DEFAULT_BASE_URL = "http://localhost:8000/"
+# The command-line option that overrides each key: an error names what the user typed.
+OPTIONS = {
+    "site.base_url": "--base-url",
+    "paths.seeds": "--seeds",
+    "paths.feeds": "--feeds",
+    "paths.state": "--state",
+    "daemon.serve": "--serve",
+}
+# A host name or an IPv4 address, as a base URL may carry it (no spaces, no markup).
+_BASE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
 
 
 @dataclass(frozen=True, slots=True)
 class SiteConfig:
     title: str = "Aggregator"
     description: str = "News stories and their related coverage"
-    base_url: str = "http://localhost:8000/"
+    base_url: str = DEFAULT_BASE_URL
     language: str = "en"
 
 
@@ -39,6 +53,7 @@ class PathsConfig:
 @dataclass(frozen=True, slots=True)
 class FeedsConfig:
     max_items: int = 50
+    opml_format: str = "atom"
     only_published: bool = False
     min_quality: int | None = None
 
@@ -65,12 +80,33 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the settings came from, so that a message names what the user typed."""
+
+    source: str | None = None  # the config file read; None: built-in defaults only
+    in_file: frozenset[str] = frozenset()  # keys the file sets ("paths.feeds")
+    options: frozenset[str] = frozenset()  # keys set by a command-line option
+
+    def name(self, key: str) -> str:
+        """`--feeds`, `config key 'paths.feeds' (config/aggregator.yaml)` or `paths.feeds (default)`."""
+        if key in self.options:
+            return OPTIONS[key]
+        if key in self.in_file:
+            return f"config key '{key}' ({self.source})"
+        return f"{key} (default)"
+
+    def given(self, key: str) -> bool:
+        return key in self.options or key in self.in_file
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    origin: Origin = field(default_factory=Origin, compare=False, repr=False)
 
     def output_fingerprint(self) -> str:
         """A hash of every setting that changes rendered bytes (not paths or limits)."""
@@ -121,18 +157,53 @@ def _check_value(key: str, annotation: str, value: Any) -> Any:
     raise AssertionError(f"unhandled config type {annotation}")
 
 
-def _validate(config: Config) -> Config:
-    """Range checks that types alone cannot express."""
-    base = config.site.base_url
+def _base_url(base: str) -> str:
+    """The base URL as feeds use it (a `/` added at the end); ValueError says what is wrong."""
+    if any(ch.isspace() for ch in base):
+        raise ValueError(f"must not contain white space, got {base!r}")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError("site.base_url", f"must be an absolute http(s) URL, got {base!r}")
-    if not base.endswith("/"):
-        config = dataclasses.replace(
-            config, site=dataclasses.replace(config.site, base_url=base + "/")
-        )
+        raise ValueError(f"must be an absolute http(s) URL such as https://example.org/feeds/, got {base!r}")
+    if "?" in base or "#" in base:
+        raise ValueError(f"must have no query or fragment (feed paths are appended to it), got {base!r}")
+    if "@" in parts.netloc:
+        raise ValueError(f"must not carry a user name or password, got {base!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"has a port outside 1-65535, got {base!r}") from None
+    host = parts.hostname or ""
+    if port == 0 or not (_BASE_HOST.fullmatch(host) or _ipv6(host)):
+        reason = "a port outside 1-65535" if port == 0 else f"an invalid host name {host!r}"
+        raise ValueError(f"has {reason}, got {base!r}")
+    return base if base.endswith("/") else base + "/"
+
+
+def _ipv6(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
+def _check_ranges(config: Config) -> Config:
+    """Range checks that types alone cannot express; raises naming the config key."""
+    try:
+        base = _base_url(config.site.base_url)
+    except ValueError as exc:
+        raise ConfigError("site.base_url", str(exc)) from None
+    config = dataclasses.replace(config, site=dataclasses.replace(config.site, base_url=base))
+    language = config.site.language
+    if "_" in language or not langcodes.tag_is_valid(language):
+        raise ConfigError("site.language", f"must be a BCP 47 language tag such as en or pt-BR, got {language!r}")
     if not 1 <= config.feeds.max_items <= 10_000:
         raise ConfigError("feeds.max_items", "must be between 1 and 10000")
+    from aggregator.render import FORMATS
+
+    if config.feeds.opml_format not in FORMATS:
+        raise ConfigError("feeds.opml_format", f"must be one of {', '.join(FORMATS)}, got {config.feeds.opml_format!r}")
     for name in (f.name for f in dataclasses.fields(LimitsConfig)):
         if getattr(config.limits, name) < 1:
             raise ConfigError(f"limits.{name}", "must be at least 1")
@@ -149,6 +220,17 @@ def _validate(config: Config) -> Config:
         except ValueError as exc:
             raise ConfigError("daemon.serve", str(exc)) from None
     return config
+
+
+def _validate(config: Config) -> Config:
+    """`_check_ranges`, with the error naming the key as the user gave it."""
+    try:
+        return _check_ranges(config)
+    except ConfigError as exc:
+        origin = config.origin
+        if exc.key in origin.options:
+            raise ConfigError(exc.key, exc.reason, name=OPTIONS[exc.key]) from None
+        raise ConfigError(exc.key, exc.reason, origin.source if exc.key in origin.in_file else None) from None
 
 
 def config_from_mapping(data: Any, source: str | None = None) -> Config:
@@ -176,7 +258,8 @@ def config_from_mapping(data: Any, source: str | None = None) -> Config:
                     )
                 kwargs[key] = _check_value(f"{name}.{key}", str(known[key].type), raw)
             sections[name] = cls(**kwargs)
-        return _validate(Config(**sections))
+        in_file = frozenset(f"{name}.{key}" for name, value in data.items() if value for key in value)
+        return _validate(Config(**sections, origin=Origin(source=source, in_file=in_file)))
     except ConfigError as exc:
         if source and exc.source is None:
             raise ConfigError(exc.key, exc.reason, source) from None
@@ -208,14 +291,77 @@ def load_config(path: Path | None) -> Config:
 
 def with_overrides(config: Config, **options: Any) -> Config:
     """Apply command-line options (None means not given), validated like the file."""
-    site = config.site
-    if options.get("base_url") is not None:
-        site = dataclasses.replace(site, base_url=options["base_url"])
-    new_paths = config.paths
-    for key in ("seeds", "feeds", "state"):
-        if options.get(key) is not None:
-            new_paths = dataclasses.replace(new_paths, **{key: Path(options[key])})
-    daemon = config.daemon
-    if options.get("serve") is not None:
-        daemon = dataclasses.replace(daemon, serve=options["serve"])
-    return _validate(dataclasses.replace(config, site=site, paths=new_paths, daemon=daemon))
+    given = {key: value for key, value in options.items() if value is not None}
+    sections: dict[str, Any] = {"site": config.site, "paths": config.paths, "daemon": config.daemon}
+    keys = set()
+    for key, value in given.items():
+        section = next(s for s in sections if f"{s}.{key}" in OPTIONS)
+        if section == "paths":
+            value = Path(value)
+        sections[section] = dataclasses.replace(sections[section], **{key: value})
+        keys.add(f"{section}.{key}")
+    origin = dataclasses.replace(config.origin, options=config.origin.options | keys)
+    return _validate(dataclasses.replace(config, **sections, origin=origin))
+
+
+def served_base_url(config: Config, url: str) -> Config:
+    """The config with `url` (the address the daemon serves on) as its base URL, unless
+    one was configured: the feeds' links then follow the server."""
+    if config.origin.given("site.base_url"):
+        return config
+    return dataclasses.replace(config, site=dataclasses.replace(config.site, base_url=url))
+
+
+def _where(config: Config, key: str, path: Path) -> str:
+    """How a path was given and what it is relative to, for a message."""
+    origin = config.origin
+    notes = [] if path.is_absolute() else [f"relative to {Path.cwd()}, the current folder"]
+    if key in origin.options:
+        notes.append(f"given as {OPTIONS[key]} {path}")
+    elif key in origin.in_file:
+        notes.append(f"config key '{key}' in {origin.source}")
+    elif origin.source is None:
+        notes.append(f"the default; no config file found; pass {OPTIONS[key]}")
+    else:
+        notes.append(f"the default of {key}; set it in {origin.source} or pass {OPTIONS[key]}")
+    return f" ({'; '.join(notes)})"
+
+
+def _refuse(config: Config, key: str, reason: str) -> PathError:
+    path = getattr(config.paths, key.split(".")[1])
+    return PathError(key, f"{reason}{_where(config, key, path)}")
+
+
+def check_paths(config: Config, *, seeds: bool = True) -> None:
+    """Refuse, before anything is written, paths that would do harm: feeds at the root
+    or home folder, at or around the seeds folder, and the state inside the served folder.
+
+    Symbolic links are followed: a link to the root folder is the root folder. With
+    `seeds`, the seeds folder must exist.
+    """
+    paths = config.paths
+    feeds = paths.feeds.resolve()
+    leads = "" if str(feeds) == os.path.abspath(paths.feeds) else f", which is {feeds}"
+    try:
+        home = Path.home().resolve()
+    except RuntimeError:  # no home folder known: nothing to protect there
+        home = Path(feeds.anchor, "\0")
+    if feeds == Path(feeds.anchor):
+        raise _refuse(config, "paths.feeds", f"refusing to write feeds to {paths.feeds}{leads}: the root folder")
+    if home.is_relative_to(feeds):
+        what = "your home folder" if feeds == home else f"it holds your home folder {home}"
+        raise _refuse(config, "paths.feeds", f"refusing to write feeds to {paths.feeds}{leads}: {what}")
+    if seeds and not paths.seeds.is_dir():
+        what = "is not a folder" if paths.seeds.exists() else "not found"
+        raise _refuse(config, "paths.seeds", f"seeds folder {what}: {paths.seeds}")
+    seeds_dir = paths.seeds.resolve()
+    if feeds.is_relative_to(seeds_dir) or seeds_dir.is_relative_to(feeds):
+        where = "is" if feeds == seeds_dir else "is inside" if feeds.is_relative_to(seeds_dir) else "holds"
+        raise _refuse(config, "paths.feeds",
+                      f"refusing to write feeds to {paths.feeds}{leads}: it {where} the seeds folder {paths.seeds}")
+    state = paths.state.resolve()
+    if state.is_relative_to(feeds):
+        raise _refuse(config, "paths.state", f"refusing to keep the state at {paths.state}: it is inside the "
+                      f"feeds folder {paths.feeds}, and everything there is served")
+    if state.is_dir():
+        raise _refuse(config, "paths.state", f"the state must be a file, and {paths.state} is a folder")

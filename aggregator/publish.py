@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from aggregator import load, lock, model, render, write
-from aggregator.config import Config, LimitsConfig
-from aggregator.errors import FieldError, SeedError
+from aggregator.config import Config, LimitsConfig, check_paths
+from aggregator.errors import FieldError, OutputError, SeedError
 from aggregator.model import FeedKey
 from aggregator.normalize import normalize
 from aggregator.store import Filters, SeedRow, Store, StoryRows, epoch, folder_of, seed_rank, story_rows, story_to_json
@@ -247,11 +249,39 @@ def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: b
         store.mark_dirty(renamed, force=True)  # same items, new names: render them anyway
 
 
+# Why a write fails when the fault is the machine's, not ours: reported as `OutputError`.
+WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EIO,
+                          errno.EFBIG, errno.ENOTDIR})
+WRITE_SQLITE_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+                                sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
+
+
+@contextlib.contextmanager
+def writing(config: Config) -> Iterator[None]:
+    """A disk full, a read-only folder or a denied permission while writing the feeds or
+    the state, as an `OutputError` naming the path and the reason."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise OutputError(str(exc.filename or config.paths.feeds), exc.strerror or str(exc)) from exc
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorcode", -1) & 0xFF not in WRITE_SQLITE_CODES:
+            raise
+        raise OutputError(str(config.paths.state), str(exc)) from exc
+
+
 def publish(config: Config, now: datetime | None = None, *, wait: bool = False,
-            progress: Progress | None = None) -> PublishResult:
-    """Bring `feeds/` in step with `seeds/` under the writer lock; see the module docstring."""
-    with lock.writer_lock(config.paths.state, wait=wait):
-        store = Store(config.paths.state)
+            progress: Progress | None = None, on_wait: Callable[[str], None] | None = None) -> PublishResult:
+    """Bring `feeds/` in step with `seeds/` under the writer lock; see the module docstring.
+
+    Paths that would do harm are refused first (`PathError`), before anything is written.
+    """
+    check_paths(config)
+    with lock.writer_lock(config.paths.state, config.paths.feeds, wait=wait, on_wait=on_wait):
+        with writing(config):
+            store = Store(config.paths.state)
         try:
             return publish_locked(store, config, now or datetime.now(UTC), progress=progress)
         finally:
@@ -265,11 +295,16 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     With `settle_ns`, a file modified less than that long ago is left for a later
     cycle (`PublishResult.pending`): a writer may still be in the middle of it.
     """
+    with writing(config):
+        return _publish_locked(store, config, now, progress, settle_ns)
+
+
+def _publish_locked(store: Store, config: Config, now: datetime, progress: Progress | None,
+                    settle_ns: int) -> PublishResult:
     started = time.perf_counter()
     paths = config.paths
     run = _Run()
-    if not paths.seeds.is_dir():
-        raise SeedError(str(paths.seeds), None, "seeds folder not found")
+    check_paths(config)  # again: the daemon's seeds folder may have gone since
     write.clean_temporaries(paths.feeds)
     scan = _scan(store, paths.seeds)
     cold = store.get_meta("rendered_at") is None and not store.has_seeds()
@@ -479,7 +514,8 @@ def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], lis
     if pages_stale or titles_changed:
         infos = [render.FeedInfo(key, title, "") for key, title in sorted(live.items())]
         record(_write_files(feeds_dir, {render.INDEX_PATH: render.render_index(infos, site),
-                                        render.OPML_PATH: render.render_opml(infos, site)}))
+                                        render.OPML_PATH: render.render_opml(
+                                            infos, site, cast(render.Format, config.feeds.opml_format))}))
     expected = {render.feed_path(k, f) for k in live for f in render.FORMATS}
     expected |= {render.INDEX_PATH, render.OPML_PATH}
     stale = sorted(set(outputs) - expected)
@@ -576,8 +612,7 @@ class CheckResult:
 def check(config: Config, now: datetime) -> CheckResult:
     """Validate every seed as a publish would, without the state and without writing."""
     paths = config.paths
-    if not paths.seeds.is_dir():
-        raise SeedError(str(paths.seeds), None, "seeds folder not found")
+    check_paths(config)
     scan = load.scan(paths.seeds)
     jobs: list[Job] = [(paths.seeds, p, size, mtime_ns, None, config.limits, now)
             for p, (size, mtime_ns) in sorted(scan.files.items())]

@@ -28,7 +28,7 @@ FORMATS: dict[Format, tuple[str, str]] = {
     "atom": (".atom.xml", "application/atom+xml"),
 }
 # Bump when the rendered bytes change for the same data: every feed is rewritten once.
-RENDER_VERSION = "r1"
+RENDER_VERSION = "r2"
 INDEX_PATH = "index.html"
 OPML_PATH = "feeds.opml"
 
@@ -238,17 +238,17 @@ def render_index(infos: Sequence[FeedInfo], site: SiteConfig) -> bytes:
     return text.encode("utf-8")
 
 
-def render_opml(infos: Sequence[FeedInfo], site: SiteConfig) -> bytes:
-    """OPML 2.0 listing every feed, importable in a feed reader."""
+def render_opml(infos: Sequence[FeedInfo], site: SiteConfig, fmt: Format) -> bytes:
+    """OPML 2.0 listing every feed once, in format `fmt`: a reader that imports it
+    subscribes to each feed once (the other formats are autodiscovery links in the index)."""
     groups: dict[str, list[str]] = {"all": [], "topic": [], "provider": []}
     for info in infos:
-        for fmt in FORMATS:
-            url = site.base_url + feed_path(info.key, fmt)
-            title = f"{info.title} ({'RSS' if fmt == 'rss' else 'Atom'})"
-            groups[info.key.kind].append(
-                f'      <outline type="rss" text="{html.escape(title)}" title="{html.escape(title)}"'
-                f' xmlUrl="{html.escape(url)}" htmlUrl="{html.escape(site.base_url)}"/>'
-            )
+        url = site.base_url + feed_path(info.key, fmt)
+        title = html.escape(info.title)
+        groups[info.key.kind].append(
+            f'      <outline type="rss" text="{title}" title="{title}"'
+            f' xmlUrl="{html.escape(url)}" htmlUrl="{html.escape(site.base_url)}"/>'
+        )
     labels = {"all": "All stories", "topic": "Topics", "provider": "Providers"}
     body = []
     for kind, outlines in groups.items():

@@ -244,6 +244,7 @@ class Store:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
+        self._identity = identity(path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
@@ -274,6 +275,10 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def replaced(self) -> bool:
+        """Whether the database file was deleted or replaced since it was opened."""
+        return identity(self.path) != self._identity
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
@@ -720,6 +725,15 @@ class Store:
 
 def _params(filters: Filters) -> dict[str, Any]:
     return {"now": filters.now, "only": int(filters.only_published), "minq": filters.min_quality}
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """Which file or folder `path` names now (device, inode); None if nothing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def folder_of(path: str) -> str:

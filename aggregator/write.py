@@ -46,6 +46,11 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        if exc.filename is None:  # a full disk says so on write(), with no file name: name the feed
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

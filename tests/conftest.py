@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,3 +141,39 @@ def count(output: str, label: str) -> int:
 
 
 PublishFn = Callable[..., Result]
+
+
+class Mount:
+    """A small tmpfs mounted on a folder, to make a disk full or read-only for real.
+
+    Needs root (CI and these machines run tests as root); elsewhere the tests that need
+    it are skipped, except read-only ones, which fall back to taking the write bits.
+    """
+
+    def __init__(self, path: Path, size_kib: int) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(path)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+
+    def remount(self, mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(self.path)], check=True)
+
+    def unmount(self) -> None:
+        subprocess.run(["umount", "-l", str(self.path)], check=False)
+
+
+@pytest.fixture
+def mounts() -> Iterator[Callable[[Path, int], Mount]]:
+    """Mounts tmpfs folders; every one is unmounted at the end, whatever happened."""
+    made: list[Mount] = []
+
+    def mount(path: Path, size_kib: int = 4096) -> Mount:
+        made.append(Mount(path, size_kib))
+        return made[-1]
+
+    yield mount
+    for m in reversed(made):
+        m.unmount()

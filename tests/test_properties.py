@@ -295,6 +295,6 @@ def test_rendered_feeds_are_well_formed_and_parse_cleanly(
         for path, data in files.items():
             _check_feed(data, items, "atom" if path.endswith(".atom.xml") else "rss")
     infos = [render.feed_info(key, site, names) for key in sorted(set(keys))]
-    etree.fromstring(render.render_opml(infos, site))
+    etree.fromstring(render.render_opml(infos, site, "atom"))
     index = html.document_fromstring(render.render_index(infos, site))
     assert len(index.findall(".//head/link[@rel='alternate']")) == 2 * len(infos)
