@@ -1,8 +1,11 @@
 """Crash safety and concurrency of `aggregator publish`, run as real subprocesses.
 
-* A publish killed with SIGKILL at a random moment (seeded) never leaves a half-written
-  file in `feeds/` nor a damaged state database, and the next publish repairs everything:
-  its feeds are byte-identical to a clean cold publish of the same seeds.
+* A publish killed with SIGKILL at a point the test picks (seeded: inside a batch's
+  transaction, while rendering, between a temporary file and its rename, ...; see
+  `tests/crash_hook.py`) never leaves a half-written file in `feeds/` nor a damaged
+  state database, and the next publish repairs everything: its feeds are byte-identical
+  to a clean cold publish of the same seeds. The run waits at that point until it is
+  killed, so how fast the machine is changes nothing.
 * Two publishes on the same state never interleave their writes: one waits or says that
   another is running.
 * A seed edited while a publish runs is picked up by the next one.
@@ -33,8 +36,9 @@ from tests.conftest import BASE_URL, count, feed_files, read_feed, seed_text
 TEMP_MARK = ".aggregator-tmp"  # write.TEMP_MARK; spelled out so the test does not depend on it
 CRASH_SEEDS = 1500
 CONCURRENCY_SEEDS = 500
-MAX_KILLS = 12
-LOOP_BUDGET_S = 35.0  # the kill loop stops early when it has used this much time
+KILL_ROUNDS = 12
+HOOK_DEADLINE = 300.0  # a run reaches its stopping point long before this, even on a loaded machine
+REPO = Path(__file__).resolve().parent.parent
 
 
 def make_corpus(out: Path, count: int, seed: int) -> None:
@@ -72,6 +76,14 @@ class Publisher:
         pipe = subprocess.PIPE if capture else subprocess.DEVNULL
         return subprocess.Popen(self.command(*extra), cwd=self.root, stdout=pipe, stderr=pipe, text=True,
                                 start_new_session=True)
+
+    def start_stopping_at(self, point: str, nth: int, marker: Path) -> subprocess.Popen[str]:
+        """A publish that stops dead the `nth` time it reaches `point` (tests/crash_hook.py)."""
+        command = self.command()
+        hooked = [sys.executable, "-m", "tests.crash_hook", point, str(nth), str(marker), "--", *command[3:]]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        return subprocess.Popen(hooked, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, env=env)
 
     def run(self, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         proc = self.start(*extra)
@@ -171,37 +183,63 @@ def reaper() -> Iterator[list[subprocess.Popen[str]]]:
             os.killpg(proc.pid, signal.SIGKILL)  # orphaned workers, if any
 
 
-# --- SIGKILL at random moments -----------------------------------------------------------
+# --- SIGKILL at points the test picks ----------------------------------------------------
+
+# For each scenario, the stopping points its run surely or likely reaches, with how many
+# times at most (the run is stopped at a random one of those times).
+STOPS = {
+    "cold": [("store-seed", CRASH_SEEDS), ("end-bulk-load", 1), ("render", 40), ("record-output", 80),
+             ("rename", 40)],
+    "edit": [("store-seed", 25), ("refresh", 25), ("render", 4), ("rename", 3), ("record-output", 4)],
+    "delete": [("refresh", 10), ("remove", 2), ("record-output", 2)],
+    "recover": [("store-seed", 10), ("refresh", 10), ("render", 3), ("rename", 2), ("record-output", 3)],
+}
+STOPS["fresh"] = STOPS["cold"]
+STOPS["no-state"] = [(point, n) for point, n in STOPS["cold"] if point != "rename"]  # same bytes: no rename
+STOPS["restore"] = STOPS["edit"]
 
 
-def test_sigkill_at_random_moments_never_corrupts_feeds_or_state(
+def run_until_stopped(victim: Publisher, point: str, nth: int, marker: Path,
+                      reaper: list[subprocess.Popen[str]]) -> bool:
+    """Start a publish that stops at (`point`, `nth`), and SIGKILL it there; False if
+    it finished without reaching that point."""
+    marker.unlink(missing_ok=True)
+    proc = victim.start_stopping_at(point, nth, marker)
+    reaper.append(proc)
+    end = time.monotonic() + HOOK_DEADLINE
+    while not marker.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            assert proc.returncode == 0, err
+            return False
+        assert time.monotonic() < end, f"the run neither reached {point} #{nth} nor finished"
+        time.sleep(0.02)
+    kill_group(proc)
+    return True
+
+
+def test_sigkill_at_chosen_points_never_corrupts_feeds_or_state(
     tmp_path: Path, crash_corpus: Path, reaper: list[subprocess.Popen[str]]
 ) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(crash_corpus, seeds)
     files = sorted(p for p in seeds.rglob("*") if p.is_file())
 
-    # The clean cold publish everything is compared with; its duration sizes the delays.
-    started = time.perf_counter()
     reference = Publisher(tmp_path, seeds, "reference").run()
-    cold = time.perf_counter() - started
     assert reference.returncode == 0, reference.stderr
     expected = Publisher(tmp_path, seeds, "reference").files()
     assert len(expected) > 50
 
     victim = Publisher(tmp_path, seeds, "victim")
+    marker = tmp_path / "stopped-here"
     rng = random.Random(20261127)
     edited: dict[Path, bytes] = {}  # seed -> original bytes, restored before the end
     moved: dict[Path, Path] = {}  # seed -> where it waits outside seeds/
     holding = tmp_path / "holding"
     holding.mkdir()
-    kills = finished = temps_seen = 0
-    previous_temps: set[str] = set()
-    loop_started = time.perf_counter()
+    kills: list[str] = []
     log = []
-    for i in range(MAX_KILLS):
-        if time.perf_counter() - loop_started > LOOP_BUDGET_S:
-            break
+    for i in range(KILL_ROUNDS):
         # Vary what the killed run is doing: a cold start, recovery, an incremental update.
         scenario = "cold" if i == 0 else rng.choice(
             ["recover", "edit", "edit", "delete", "restore", "no-state", "no-state", "fresh"])
@@ -225,40 +263,27 @@ def test_sigkill_at_random_moments_never_corrupts_feeds_or_state(
         elif scenario == "fresh":
             drop_state(victim.state)
             shutil.rmtree(victim.feeds, ignore_errors=True)
-        delay = rng.uniform(0.05, 1.0) * cold
+        point, most = rng.choice(STOPS[scenario])
+        nth = rng.randint(1, most)
         run_started_ns = time.time_ns()
-        proc = victim.start()
-        reaper.append(proc)
-        try:
-            proc.communicate(timeout=delay)
-            outcome = f"finished rc={proc.returncode}"
-            finished += 1
-            assert proc.returncode == 0, proc.stderr
-        except subprocess.TimeoutExpired:
-            kill_group(proc)
-            outcome = "killed"
-            kills += 1
-        log.append(f"{i}: {scenario:8} delay {delay:5.2f}s {outcome}")
+        killed = run_until_stopped(victim, point, nth, marker, reaper)
+        log.append(f"{i}: {scenario:8} at {point} #{nth}: {'killed' if killed else 'finished first'}")
+        if killed:
+            kills.append(point)
         check_feeds_complete(victim.feeds, run_started_ns)
         check_integrity(victim.state)
-        temps = temporaries(victim.feeds)
-        temps_seen += len(temps)
-        if delay > 2.0 or outcome.startswith("finished"):
-            # a run that got going has removed what an earlier killed run left behind
-            assert not (previous_temps & temps), previous_temps & temps
-        previous_temps = temps
+        if killed and point == "rename":
+            assert temporaries(victim.feeds), "a run killed before a rename leaves its temporary file"
 
     for path, data in edited.items():
         path.write_bytes(data)
     for path, where in moved.items():
         os.replace(where, path)
     final = victim.run()
-    print(f"\ncold publish {cold:.2f} s; kill loop {time.perf_counter() - loop_started:.2f} s: {kills} kills, "
-          f"{finished} runs finished before their kill, {temps_seen} temporary files seen after kills")
-    print("\n".join(log))
+    print("\n" + "\n".join(log))
     assert final.returncode == 0, final.stderr
     assert "Traceback" not in final.stderr
-    assert kills >= 3
+    assert kills[0] in dict(STOPS["cold"]) and len(set(kills)) >= 3, log  # the first run is always stopped
     assert temporaries(victim.feeds) == set()
     check_integrity(victim.state)
     got = victim.files()
