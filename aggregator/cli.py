@@ -210,8 +210,9 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
 
     Right content types, ETag and Last-Modified with 304 answers, gzip when asked,
     a short Cache-Control max-age; nothing outside the feeds folder is reachable.
-    The feeds' own links are what `publish` wrote (its --base-url); a different
-    --base-url here is only reported, since serving never rewrites a file.
+    Serving never rewrites a file: the feeds link to the base URL they were published
+    with. When none is configured (no site.base_url, no --base-url) and the address
+    served is not the default one, the log says so.
 
     \b
     Example:
@@ -227,7 +228,8 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
         raise click.BadParameter(str(exc), param_hint="--bind") from None
     try:
         check_paths(config, seeds=False)
-        sys.exit(serve_forever(config.paths.feeds, host, port))
+        default_links = None if config.origin.given("site.base_url") else config.site.base_url
+        sys.exit(serve_forever(config.paths.feeds, host, port, default_links=default_links))
     except AggregatorError as exc:
         raise _exit_for(exc) from None
 

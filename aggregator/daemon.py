@@ -4,6 +4,11 @@ A thin shell around `publish_locked()`: every trigger (file events from watchfil
 APScheduler interval rescan, the timed release of a future-dated story, SIGHUP) goes
 into one queue, and one loop runs one publish cycle at a time. It holds the writer lock
 for its whole life, so a concurrent `aggregator publish` is refused.
+
+It heals by itself: a seeds folder deleted, moved away or replaced is watched again
+once it is back; a deleted state is rebuilt from the seeds; a cycle that failed (disk
+full, read-only folder) is tried again with a growing delay, and each change between
+failing and working is logged once.
 """
 
 from __future__ import annotations
@@ -15,22 +20,41 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from types import FrameType
 
 import watchfiles
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from aggregator.config import Config
+from aggregator.config import Config, check_paths, served_base_url
 from aggregator.errors import AggregatorError
-from aggregator.lock import writer_lock
-from aggregator.publish import PublishResult, publish_locked
+from aggregator.lock import write_note, writer_lock
+from aggregator.publish import PublishResult, publish_locked, writing
 from aggregator.serve import FeedServer, parse_bind
-from aggregator.store import Store
+from aggregator.store import Store, identity
 
 log = logging.getLogger("aggregator")
 
 ConfigLoader = Callable[[], Config]
+OWNER = "aggregator run"
+# A failed cycle is tried again after these many seconds, then every last one.
+RETRY_SECONDS = (1, 2, 4, 8, 15, 30, 60)
+# How often the watcher checks that the seeds folder is still the one it watches.
+WATCH_CHECK_MS = 200
+
+
+class Trigger(Enum):
+    """Why a cycle runs; several that arrive together make one cycle."""
+
+    START = "start"
+    FILES = "files"  # file-system events below the seeds folder
+    RESCAN = "rescan"  # the interval safety net
+    RELEASE = "release"  # a future-dated story's time has come
+    SETTLE = "settle"  # a file still being written has settled
+    RETRY = "retry"  # the last cycle failed
+    RELOAD = "reload"  # SIGHUP
+    STOP = "stop"
 
 
 def _seed_filter(change: watchfiles.Change, path: str) -> bool:
@@ -45,77 +69,100 @@ class Daemon:
     def __init__(self, load_config: ConfigLoader) -> None:
         self.load_config = load_config
         self.config = load_config()
+        check_paths(self.config)  # at start, as `publish` does: a missing seeds folder is a mistake
         self.stop = threading.Event()
-        self.triggers: queue.Queue[str] = queue.Queue()
+        self.triggers: queue.Queue[Trigger] = queue.Queue()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.server: FeedServer | None = None
+        self.store: Store  # opened by `run`, under the lock
         self._known_errors: set[str] = set()
+        self._failure: str | None = None  # the last failed cycle's error, until one succeeds
+        self._failures = 0
 
     # --- triggers ------------------------------------------------------------------
 
     def _watch(self) -> None:
-        """Turn file events into triggers; a watcher failure is logged and retried."""
+        """Turn file events into triggers, for as long as the seeds folder is the one
+        watched; when it is deleted, moved away or replaced, watch it again once it is
+        back, and publish whatever changed meanwhile."""
         while not self.stop.is_set():
+            seeds = self.config.paths.seeds
+            watched = identity(seeds)
+            if watched is None:  # gone: the failing cycle says so once; wait for it
+                self.stop.wait(WATCH_CHECK_MS / 1000)
+                continue
             try:
                 for changes in watchfiles.watch(
-                    self.config.paths.seeds, watch_filter=_seed_filter,
-                    debounce=max(self.config.daemon.debounce_ms, 50), step=50,
-                    stop_event=self.stop, raise_interrupt=False, rust_timeout=500,
+                    seeds, watch_filter=_seed_filter, debounce=max(self.config.daemon.debounce_ms, 50), step=50,
+                    stop_event=self.stop, raise_interrupt=False, rust_timeout=WATCH_CHECK_MS, yield_on_timeout=True,
                 ):
-                    log.debug("file events: %s", sorted(path for _, path in changes))
-                    self.triggers.put("files")
-            except Exception:
-                # The interval rescan still runs meanwhile; the watcher comes back.
-                log.exception("file watcher failed; restarting it in 1 s")
-                self.stop.wait(1)
+                    if changes:
+                        log.debug("file events: %s", sorted(path for _, path in changes))
+                        self.triggers.put(Trigger.FILES)
+                    if identity(seeds) != watched:
+                        log.info("seeds folder %s was deleted, moved or replaced; watching it again once it is there",
+                                 seeds)
+                        break
+            except Exception as exc:  # the interval rescan still runs meanwhile; the watcher comes back
+                log.warning("file watcher stopped (%s); starting it again", exc)
+                self.stop.wait(WATCH_CHECK_MS / 1000)
+            if not self.stop.is_set():
+                self.triggers.put(Trigger.FILES)  # whatever changed while nothing watched
 
     def _schedule_rescan(self) -> None:
         # coalesce + max_instances: a late or slow rescan never piles up; with no grace
         # limit a rescan delayed by a long cycle still runs (3.x's default of 1 s skips it).
         self.scheduler.add_job(
-            self.triggers.put, "interval", args=["rescan"], id="rescan", replace_existing=True,
+            self.triggers.put, "interval", args=[Trigger.RESCAN], id="rescan", replace_existing=True,
             seconds=self.config.daemon.rescan_seconds, coalesce=True, max_instances=1, misfire_grace_time=None,
         )
 
-    def _schedule_once(self, job_id: str, when: datetime, trigger: str) -> None:
+    def _schedule_once(self, trigger: Trigger, when: datetime) -> None:
         self.scheduler.add_job(
-            self.triggers.put, "date", args=[trigger], id=job_id, replace_existing=True,
+            self.triggers.put, "date", args=[trigger], id=trigger.value, replace_existing=True,
             run_date=when, misfire_grace_time=None,
         )
 
     def _signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
-            self.triggers.put("reload")
+            self.triggers.put(Trigger.RELOAD)
         else:
             log.info("received %s: finishing the cycle in progress, then exiting", signal.Signals(signum).name)
             self.stop.set()
-            self.triggers.put("stop")
+            self.triggers.put(Trigger.STOP)
 
     # --- the loop ------------------------------------------------------------------
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit code."""
-        config = self.config
-        with writer_lock(config.paths.state, owner="aggregator run"):
-            store = Store(config.paths.state)
+        paths = self.config.paths
+        with writer_lock(paths.state, paths.feeds, owner=OWNER):
+            if self.config.daemon.serve:  # before the first cycle: the feeds link to where they are served
+                self.server = FeedServer(paths.feeds, *parse_bind(self.config.daemon.serve))
+                self.server.start()
+                self.config = served_base_url(self.config, self.server.url)
             try:
-                return self._run(store)
+                with writing(self.config):
+                    self.store = Store(paths.state)
+                try:
+                    return self._run()
+                finally:
+                    self.store.close()
             finally:
-                store.close()
+                if self.server:
+                    self.server.stop()
 
-    def _run(self, store: Store) -> int:
+    def _run(self) -> int:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(signum, self._signal)
-        if self.config.daemon.serve:
-            self.server = FeedServer(self.config.paths.feeds, *parse_bind(self.config.daemon.serve))
-            self.server.start()
         watcher = threading.Thread(target=self._watch, name="seed-watcher", daemon=True)
         watcher.start()
         self._schedule_rescan()
         self.scheduler.start()
-        log.info("watching %s (rescan every %d s)", self.config.paths.seeds, self.config.daemon.rescan_seconds)
-        self._cycle(store, {"start"})
+        log.info("watching %s (rescan every %d s); feeds link to %s", self.config.paths.seeds,
+                 self.config.daemon.rescan_seconds, self.config.site.base_url)
+        self._cycle({Trigger.START})
         try:
             while not self.stop.is_set():
                 try:
@@ -128,16 +175,14 @@ class Daemon:
                         triggers.add(self.triggers.get_nowait())
                     except queue.Empty:
                         break
-                if "reload" in triggers:
+                if Trigger.RELOAD in triggers:
                     self._reload()
                 if self.stop.is_set():
                     break
-                self._cycle(store, triggers - {"reload"} or {"reload"})
+                self._cycle(triggers - {Trigger.RELOAD} or {Trigger.RELOAD})
         finally:
             self.stop.set()
             self.scheduler.shutdown(wait=False)
-            if self.server:
-                self.server.stop()
             watcher.join(timeout=3)
         log.info("stopped")
         return 0
@@ -148,6 +193,8 @@ class Daemon:
         except AggregatorError as exc:
             log.error("SIGHUP: configuration not reloaded, keeping the old one: %s", exc)
             return
+        if self.server is not None:
+            new = served_base_url(new, self.server.url)
         # Read once at start (the watcher, the server, the open state): kept until a restart.
         old = self.config
         kept = replace(new, paths=old.paths,
@@ -155,34 +202,62 @@ class Daemon:
         if kept != new:
             log.warning("SIGHUP: changes to paths, daemon.serve and daemon.debounce_ms need a restart;"
                         " other settings applied")
-        new = kept
-        self.config = new
+        self.config = kept
         self._schedule_rescan()
         log.info("SIGHUP: configuration reloaded")
 
-    def _cycle(self, store: Store, triggers: set[str]) -> None:
+    def _reopen_if_replaced(self) -> None:
+        """A state deleted (or replaced) behind the daemon's back is rebuilt from the seeds;
+        the lock does not live in the state folder, so no other writer got in meanwhile."""
+        if not self.store.replaced():
+            return
+        log.warning("state %s was deleted or replaced; rebuilding it from the seeds", self.config.paths.state)
+        self.store.close()
+        with writing(self.config):
+            self.store = Store(self.config.paths.state)
+        write_note(self.config.paths.state, OWNER)
+
+    def _cycle(self, triggers: set[Trigger]) -> None:
         config = self.config
         settle_ns = config.daemon.settle_ms * 1_000_000
         try:
-            result = publish_locked(store, config, datetime.now(UTC), settle_ns=settle_ns)
-        except AggregatorError as exc:
-            log.error("cycle failed: %s", exc)
+            self._reopen_if_replaced()
+            result = publish_locked(self.store, config, datetime.now(UTC), settle_ns=settle_ns)
+        except Exception as exc:  # the daemon must outlive any one cycle; a later one may succeed
+            self._failed(exc)
             return
-        except Exception:  # the daemon must outlive any one cycle; the next may succeed
-            log.exception("cycle failed unexpectedly")
-            return
+        if self._failure is not None:
+            log.info("cycle works again after %d failed attempts", self._failures)
+            self._failure, self._failures = None, 0
+            if self.scheduler.get_job(Trigger.RETRY.value):
+                self.scheduler.remove_job(Trigger.RETRY.value)
         self._log(result, triggers)
         if result.next_release:
-            self._schedule_once("release", result.next_release, "release")
+            self._schedule_once(Trigger.RELEASE, result.next_release)
         if result.pending_until:
-            self._schedule_once("settle", result.pending_until + timedelta(milliseconds=5), "settle")
+            self._schedule_once(Trigger.SETTLE, result.pending_until + timedelta(milliseconds=5))
 
-    def _log(self, result: PublishResult, triggers: set[str]) -> None:
+    def _failed(self, exc: Exception) -> None:
+        """Log a failure once while it stays the same, and try again after a growing delay."""
+        delay = RETRY_SECONDS[min(self._failures, len(RETRY_SECONDS) - 1)]
+        self._failures += 1
+        text = str(exc) if isinstance(exc, AggregatorError) else f"{type(exc).__name__}: {exc}"
+        if text == self._failure:
+            log.debug("cycle failed again (attempt %d), as before; trying again in %d s", self._failures, delay)
+        elif isinstance(exc, AggregatorError):
+            log.error("cycle failed: %s; trying again in %d s, then less often until it works", text, delay)
+        else:  # a bug: its traceback, once
+            log.exception("cycle failed unexpectedly; trying again in %d s", delay)
+        self._failure = text
+        self._schedule_once(Trigger.RETRY, datetime.now(UTC) + timedelta(seconds=delay))
+
+    def _log(self, result: PublishResult, triggers: set[Trigger]) -> None:
         log.info(
             "cycle trigger=%s files_changed=%d stories +%d ~%d -%d feeds_written=%d feeds_removed=%d "
             "pending=%d took=%.3fs",
-            ",".join(sorted(triggers)), result.files_read + result.seeds_removed, result.added, result.updated,
-            result.deleted, len(result.written), len(result.removed), len(result.pending), result.seconds,
+            ",".join(sorted(t.value for t in triggers)), result.files_read + result.seeds_removed, result.added,
+            result.updated, result.deleted, len(result.written), len(result.removed), len(result.pending),
+            result.seconds,
         )
         errors = set(result.errors)
         for error in sorted(errors - self._known_errors):

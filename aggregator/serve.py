@@ -2,20 +2,33 @@
 
 Only regular files below the feeds folder are reachable: no directory listing, no
 hidden files, no path leading outside (the state lives elsewhere anyway).
+
+The server may face anyone: a malformed request gets a 4xx and costs at most one
+short log line, a connection that is slow to send its headers or sits idle is
+closed within seconds, and the number of open connections is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 import os
+import re
 import signal
+import socket
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from aggregator.errors import ServeError
 from aggregator.model import digest
 
 log = logging.getLogger(__name__)
@@ -30,6 +43,36 @@ CONTENT_TYPES = {
 # help without hiding a new story for long; revalidation is cheap (304).
 CACHE_CONTROL = "public, max-age=60"
 
+# Slow or idle clients must not hold connections for long: a request's headers must
+# arrive completely within HEADER_TIMEOUT of the connection opening or of their first
+# byte, a keep-alive connection is closed after IDLE_TIMEOUT without a request, and
+# beyond MAX_CONNECTIONS open connections a new one is closed at once.
+HEADER_TIMEOUT = 10.0
+IDLE_TIMEOUT = 15.0
+MAX_CONNECTIONS = 512
+# At the limit, one warning per interval: refusals under a flood must not flood the log.
+LIMIT_WARNING_INTERVAL = 60.0
+# At stop, requests in progress get this long to finish; SIGTERM must end the process within seconds.
+STOP_GRACE = 1.0
+STOP_TIMEOUT = 5.0
+
+# Longer names or paths cannot be one of our files: NAME_MAX is 255 bytes on every common
+# file system, and published paths are a folder, a slug and a suffix.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
+# Below this size gzip saves too little to be worth a second representation.
+GZIP_MIN_BYTES = 512
+# Compressed bodies are kept so a poll costs no compression; bounded, least recently used out.
+GZIP_CACHE_BYTES = 64 * 1024 * 1024
+# aiohttp's log lines about a malformed request quote the request: cut to this many characters.
+LOG_EXCERPT_CHARS = 200
+AIOHTTP_LOGGERS = ("aiohttp.server", "aiohttp.access", "aiohttp.web")
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_QVALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
+_ENTITY_TAG = re.compile(r'(?:W/)?("[^"]*")')
+
 
 def parse_bind(text: str) -> tuple[str, int]:
     """`HOST:PORT` or `:PORT` (127.0.0.1 by default); ValueError when malformed."""
@@ -39,6 +82,13 @@ def parse_bind(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+def _authority(host: str, port: int) -> str:
+    """`host:port` as written in a URL: an IPv6 address in brackets, its zone's `%` escaped."""
+    if ":" in host:
+        host = "[" + host.replace("%", "%25") + "]"
+    return f"{host}:{port}"
+
+
 def _content_type(name: str) -> str | None:
     for suffix, media_type in CONTENT_TYPES.items():
         if name.endswith(suffix):
@@ -46,121 +96,395 @@ def _content_type(name: str) -> str | None:
     return None
 
 
+def _excerpt(text: str) -> str:
+    """One printable line of at most LOG_EXCERPT_CHARS characters."""
+    line = _CONTROL.sub("?", " ".join(text.split()))
+    return line if len(line) <= LOG_EXCERPT_CHARS else line[: LOG_EXCERPT_CHARS - 3] + "..."
+
+
+def _path_segments(raw_path: str) -> list[str]:
+    """The decoded segments of a request path, after the leading `/`.
+
+    HTTPBadRequest when the path cannot name any file: a broken `%` escape, bytes that
+    are not UTF-8, a control character (NUL would even stop the path at the OS).
+    """
+    if _BAD_ESCAPE.search(raw_path):
+        raise web.HTTPBadRequest(text="malformed percent-encoding in the path\n")
+    try:
+        path = unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text="the path is not UTF-8\n") from None
+    if _CONTROL.search(path):
+        raise web.HTTPBadRequest(text="control character in the path\n")
+    return (path.removeprefix("/") or "index.html").split("/")
+
+
+class _Snapshot(NamedTuple):
+    """One file as read in one go, with what the caches know it by."""
+
+    data: bytes
+    stamp: tuple[int, int]  # (size, mtime_ns): a publish replaces the file, changing them
+    digest: str
+    mtime: float
+
+
 class _Files:
-    """Resolves request paths to served files, with an ETag cache keyed by stat."""
+    """Resolves request paths to served files; caches digests and gzip bodies by stat."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._etags: dict[Path, tuple[int, int, str]] = {}
+        self._digests: dict[Path, tuple[tuple[int, int], str]] = {}
+        self._gzipped: OrderedDict[Path, tuple[tuple[int, int], bytes]] = OrderedDict()
+        self._gzipped_bytes = 0
 
-    def resolve(self, request_path: str) -> Path | None:
-        rel = request_path.lstrip("/") or "index.html"
-        parts = rel.split("/")
+    def resolve(self, raw_path: str) -> tuple[Path, str] | None:
+        """The file a request path names and its content type; None if it names nothing we serve."""
+        parts = _path_segments(raw_path)
         if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
             return None
-        target = (self.root / rel).resolve()
-        if not target.is_relative_to(self.root) or not target.is_file():
+        names = [part.encode() for part in parts]
+        if max(map(len, names)) > MAX_NAME_BYTES or len(b"/".join(names)) > MAX_PATH_BYTES:
             return None
-        if _content_type(target.name) is None:
+        try:
+            target = self.root.joinpath(*parts).resolve()
+            if not target.is_relative_to(self.root) or not target.is_file():
+                return None
+        except (OSError, ValueError):  # whatever the OS makes of a name the checks above let through
             return None
-        return target
+        media_type = _content_type(target.name)
+        return (target, media_type) if media_type else None
 
-    def read(self, target: Path) -> tuple[bytes, str, float]:
-        """(bytes, ETag, mtime) of one file, read in one go: feeds are small.
+    def read(self, target: Path) -> _Snapshot:
+        """The file's bytes and digest, read in one go: feeds are small.
 
         Stat and bytes come from one open file: a publish that replaces the file in
-        between cannot pair the new stat with the old bytes in the ETag cache.
+        between cannot pair the new stat with the old bytes in the caches.
         """
         with open(target, "rb") as handle:
             st = os.fstat(handle.fileno())
             data = handle.read()
-        cached = self._etags.get(target)
-        if cached and cached[:2] == (st.st_size, st.st_mtime_ns):
-            return data, cached[2], st.st_mtime
-        etag = f'"{digest(data)}"'
-        self._etags[target] = (st.st_size, st.st_mtime_ns, etag)
-        return data, etag, st.st_mtime
+        stamp = (st.st_size, st.st_mtime_ns)
+        cached = self._digests.get(target)
+        if cached and cached[0] == stamp:
+            return _Snapshot(data, stamp, cached[1], st.st_mtime)
+        snapshot = _Snapshot(data, stamp, digest(data), st.st_mtime)
+        self._digests[target] = (stamp, snapshot.digest)
+        return snapshot
+
+    def gzipped(self, target: Path, snapshot: _Snapshot) -> bytes:
+        """The gzip body of a snapshot; mtime=0 makes it a function of the bytes alone."""
+        cached = self._gzipped.get(target)
+        if cached and cached[0] == snapshot.stamp:
+            self._gzipped.move_to_end(target)
+            return cached[1]
+        body = gzip.compress(snapshot.data, mtime=0)
+        if cached:
+            self._gzipped_bytes -= len(cached[1])
+        self._gzipped[target] = (snapshot.stamp, body)
+        self._gzipped_bytes += len(body)
+        while self._gzipped_bytes > GZIP_CACHE_BYTES:
+            _, (_, evicted) = self._gzipped.popitem(last=False)
+            self._gzipped_bytes -= len(evicted)
+        return body
+
+
+def _qvalue(params: str) -> float:
+    """The `q` of one Accept-Encoding element: 1 when absent, 0 when malformed."""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            value = value.strip()
+            return float(value) if _QVALUE.fullmatch(value) else 0.0
+    return 1.0
+
+
+def _prefers_gzip(accept_encoding: str) -> bool:
+    """Whether gzip is acceptable and wanted at least as much as identity (RFC 9110 12.5.3).
+
+    Identity is always acceptable: it is what we send when gzip is not chosen. It only
+    competes with gzip when the client gives it a weight, by name or through `*`.
+    """
+    weights: dict[str, float] = {}
+    for element in accept_encoding.split(","):
+        coding, _, params = element.partition(";")
+        if coding.strip():
+            weights[coding.strip().lower()] = _qvalue(params)
+    anything = weights.get("*", 0.0)
+    gzip_weight = weights.get("gzip", weights.get("x-gzip", anything))
+    return gzip_weight > 0 and gzip_weight >= weights.get("identity", anything)
 
 
 def _not_modified(request: web.Request, etag: str, mtime: float) -> bool:
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:  # takes precedence over If-Modified-Since (RFC 9110)
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return etag in tags or "*" in tags
+        # Weak comparison: a cache may have turned our strong tag into W/"...".
+        return if_none_match.strip() == "*" or etag in _ENTITY_TAG.findall(if_none_match)
     since = request.headers.get("If-Modified-Since")
     if since:
         try:
             return int(mtime) <= parsedate_to_datetime(since).timestamp()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # not a date, or one out of range
             return False
     return False
+
+
+@web.middleware
+async def _last_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A failure nobody foresaw: one short log line and a 500, not a traceback per request."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.error("%s", _excerpt(f"{request.method} {request.raw_path}: {type(exc).__name__}: {exc}"))
+        raise web.HTTPInternalServerError() from None
 
 
 def make_app(root: Path) -> web.Application:
     files = _Files(root)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        target = files.resolve(request.path)
-        if target is None:
+        found = files.resolve(request.rel_url.raw_path)
+        if found is None:
             raise web.HTTPNotFound()
+        target, media_type = found
         try:
-            data, etag, mtime = files.read(target)
+            snapshot = files.read(target)
         except OSError:
             raise web.HTTPNotFound() from None
+        compress = len(snapshot.data) >= GZIP_MIN_BYTES and _prefers_gzip(request.headers.get("Accept-Encoding", ""))
+        # Each representation has its own strong ETag (RFC 9110 8.8.3): a cache revalidating
+        # the gzip bytes must not be told that the identity bytes are the same.
+        body = files.gzipped(target, snapshot) if compress else snapshot.data
+        etag = f'"{snapshot.digest}-gzip"' if compress else f'"{snapshot.digest}"'
         headers = {
             "ETag": etag,
-            "Last-Modified": formatdate(mtime, usegmt=True),
+            "Last-Modified": formatdate(snapshot.mtime, usegmt=True),
             "Cache-Control": CACHE_CONTROL,
             "Vary": "Accept-Encoding",
         }
-        if _not_modified(request, etag, mtime):
+        if _not_modified(request, etag, snapshot.mtime):
             return web.Response(status=304, headers=headers)
-        response = web.Response(body=data, headers=headers)
-        response.content_type, _, charset = (_content_type(target.name) or "").partition("; charset=")
-        response.charset = charset or None
-        if request.method != "HEAD" and len(data) > 512:
-            response.enable_compression()  # gzip or deflate, only when the client asks
-        return response
+        headers["Content-Type"] = media_type
+        if compress:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, headers=headers)  # HEAD: aiohttp sends the headers only
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)  # HEAD too
+    app = web.Application(middlewares=[_last_guard])
+    app.router.add_get(r"/{tail:[\s\S]*}", handle)  # HEAD too; any path, a decoded newline too: handle() judges it
     return app
+
+
+class _OneLineLog(logging.Filter):
+    """aiohttp logs a full traceback for each malformed request (a garbage request line, a
+    header without a colon): anyone could grow the log by kilobytes a request. One line
+    naming the error says as much."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            message = f"{message}: {type(exc).__name__}: {exc}"
+        record.msg, record.args = _excerpt(message), None
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+_ONE_LINE_LOG = _OneLineLog()
+
+
+class _Connections:
+    """The open client connections, for the connection limit and the header deadline.
+
+    aiohttp's keepalive_timeout (the idle timeout) is all it has against a client that
+    never completes a request; the header deadline is a shorter one of our own.
+    """
+
+    def __init__(self, header_timeout: float, max_connections: int) -> None:
+        self.header_timeout = header_timeout
+        self.max_connections = max_connections
+        self._open: dict[asyncio.BaseTransport, _Connection] = {}
+        self._next_limit_warning = float("-inf")
+
+    def admit(self, transport: asyncio.BaseTransport, connection: _Connection) -> bool:
+        if len(self._open) >= self.max_connections:
+            now = asyncio.get_running_loop().time()
+            if now >= self._next_limit_warning:
+                self._next_limit_warning = now + LIMIT_WARNING_INTERVAL
+                log.warning("%d connections open, the limit: closing new ones until some end", len(self._open))
+            return False
+        self._open[transport] = connection
+        return True
+
+    def release(self, transport: asyncio.BaseTransport) -> None:
+        self._open.pop(transport, None)
+
+    @web.middleware
+    async def headers_received(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Runs once a request's headers are complete: its connection's deadline is met."""
+        connection = self._open.get(request.transport) if request.transport else None
+        if connection:
+            connection.disarm()
+        return await handler(request)
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: aiohttp's protocol behind the connection limit and a deadline
+    for the headers. The deadline runs from the connection opening, or from the first byte
+    that comes after the last complete request, until the next request's headers are complete."""
+
+    def __init__(self, connections: _Connections, make_protocol: Callable[[], asyncio.Protocol]) -> None:
+        self._connections = connections
+        self._make_protocol = make_protocol
+        self._protocol: asyncio.Protocol | None = None  # None: refused at the limit
+        self._transport: asyncio.BaseTransport | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not self._connections.admit(transport, self):
+            transport.close()
+            return
+        self._transport = transport
+        self._protocol = self._make_protocol()
+        self._arm()
+        self._protocol.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._protocol is not None:
+            self._arm()
+            self._protocol.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._protocol.eof_received() if self._protocol is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._protocol is None or self._transport is None:
+            return
+        self.disarm()
+        self._connections.release(self._transport)
+        self._protocol.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._protocol is not None:
+            self._protocol.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._protocol is not None:
+            self._protocol.resume_writing()
+
+    def _arm(self) -> None:
+        if self._deadline is None:
+            loop = asyncio.get_running_loop()
+            self._deadline = loop.call_later(self._connections.header_timeout, self._expire)
+
+    def disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _reason(exc: OSError | UnicodeError) -> str:
+    """Why a bind failed, as a short lower-case phrase: "address already in use"."""
+    if isinstance(exc, UnicodeError):  # a host name the IDNA codec refuses
+        return "invalid host name"
+    if exc.errno and not isinstance(exc, socket.gaierror):
+        return os.strerror(exc.errno).lower()
+    return (exc.strerror or str(exc)).lower()
 
 
 class FeedServer:
     """The HTTP server in a background thread with its own event loop."""
 
-    def __init__(self, root: Path, host: str, port: int) -> None:
+    def __init__(self, root: Path, host: str, port: int, *, header_timeout: float = HEADER_TIMEOUT,
+                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
         self.root, self.host, self.port = root, host, port
-        self._loop = asyncio.new_event_loop()
+        self.header_timeout, self.idle_timeout, self.max_connections = header_timeout, idle_timeout, max_connections
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._listener: asyncio.Server | None = None
         self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="feed-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base URL served, `http://[::1]:8000/` for an IPv6 host; the bound port once started."""
+        return f"http://{_authority(self.host, self.port)}/"
 
     def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)  # served before the first publish: empty, not an error
-        self._runner = web.AppRunner(make_app(self.root), access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, self.host, self.port)
-        self._loop.run_until_complete(site.start())
-        addresses = self._runner.addresses  # the bound port, when asked for port 0
-        if addresses:
-            self.port = addresses[0][1]
+        """Listen and serve in the background; ServeError, and nothing left running, when that fails."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)  # served before the first publish: empty, not an error
+        except OSError as exc:
+            raise ServeError(f"cannot serve {self.root}: {_reason(exc)}") from exc
+        for name in AIOHTTP_LOGGERS:
+            logging.getLogger(name).addFilter(_ONE_LINE_LOG)
+        loop = asyncio.new_event_loop()
+        try:
+            self._listener, self._runner = loop.run_until_complete(self._listen())
+        except BaseException:
+            _close(loop)
+            raise
+        self.port = self._listener.sockets[0].getsockname()[1]  # the bound port, when asked for port 0
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="feed-server", daemon=True)
         self._thread.start()
-        log.info("serving %s on http://%s:%d/", self.root, self.host, self.port)
+        log.info("serving %s on %s", self.root, self.url)
+
+    async def _listen(self) -> tuple[asyncio.Server, web.AppRunner]:
+        app = make_app(self.root)
+        connections = _Connections(self.header_timeout, self.max_connections)
+        app.middlewares.append(connections.headers_received)
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.idle_timeout, shutdown_timeout=STOP_GRACE)
+        await runner.setup()
+        make_protocol = runner.server
+        assert make_protocol is not None  # set by setup()
+        try:
+            listener = await asyncio.get_running_loop().create_server(
+                lambda: _Connection(connections, make_protocol), self.host, self.port)
+        except (OSError, UnicodeError) as exc:
+            await runner.cleanup()
+            raise ServeError(f"cannot serve on {_authority(self.host, self.port)}: {_reason(exc)}") from exc
+        return listener, runner
+
+    async def _close(self) -> None:
+        assert self._listener is not None and self._runner is not None  # set by start()
+        self._listener.close()
+        await self._runner.cleanup()
 
     def stop(self) -> None:
-        if self._runner is None:
+        if self._loop is None or self._thread is None:
             return
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-        future.result(timeout=5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=STOP_TIMEOUT)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=STOP_TIMEOUT)
+        if not thread.is_alive():
+            _close(loop)
 
 
-def serve_forever(feeds: Path, host: str, port: int) -> int:
-    """`aggregator serve`: only the HTTP server, until SIGTERM/SIGINT."""
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a loop that is not running, with the threads it resolved host names in."""
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+
+
+def serve_forever(feeds: Path, host: str, port: int, *, default_links: str | None = None) -> int:
+    """`aggregator serve`: only the HTTP server, until SIGTERM/SIGINT.
+
+    `default_links`: the base URL feeds are published with when none is configured;
+    when it is not where they are served, the log says how to make their links match.
+    """
     server = FeedServer(feeds, host, port)
     server.start()
+    if default_links is not None and default_links != server.url:
+        log.warning("no base URL is configured, so published feeds link to %s, not to %s where they are served "
+                    "here: publish with --base-url %s (or set site.base_url) for links that work",
+                    default_links, server.url, server.url)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

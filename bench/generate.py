@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/generate.py OUT_DIR --count N [--seed S]
+    python -m bench.generate OUT_DIR --count N [--seed S]
 
 Each generated file is one story shaped like the real example seed
 (``seed-example/000_c7cb833d7d46032b.txt``): YAML front matter between ``---``
@@ -567,6 +567,7 @@ def generate(out_dir: Path, count: int, seed: int = 0) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
+        prog="python -m bench.generate",
         description="Generate a deterministic synthetic seed corpus for benchmarks.",
     )
     parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="output folder")

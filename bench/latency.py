@@ -5,7 +5,7 @@ at a time the way an editor saves (write a temporary file, rename it over the se
 measures how long until `feeds/all.atom.xml` carries the edit. Prints p50/p95/max and
 saves the figures as JSON.
 
-    python bench/latency.py --count 10000 --edits 200
+    python -m bench.latency --count 10000 --edits 200
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def _edit(path: Path, marker: str, stamp: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=None)

@@ -7,7 +7,7 @@ of the whole process tree (main process plus its worker processes, sampled), and
 files written. Beside it, the floor the issue compares against: loading every seed's
 front matter with PyYAML's CSafeLoader in one process.
 
-    python bench/run.py --sizes 1000 10000 50000 --repeat 3
+    python -m bench.run --sizes 1000 10000 50000 --repeat 3
 """
 
 from __future__ import annotations
@@ -134,7 +134,8 @@ def _table(results: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results/publish.json"))

@@ -1,12 +1,13 @@
-"""`aggregator publish` that stops dead at a chosen point, for the crash tests to kill it there.
+"""`aggregator publish` that stops at chosen points, for the crash tests to act there.
 
-    python -m tests.crash_hook POINT N MARKER -- publish --seeds ...
+    python -m tests.crash_hook MARKER POINT:N [POINT:N ...] -- publish --seeds ...
 
-At the N-th time any process of the run (the main one or a forked worker) reaches POINT,
-it creates the file MARKER and sleeps; the test waits for that file, then kills the whole
-process group. So a kill lands at a place the test chose, however fast or loaded the
-machine is, and never at a fraction of a timed run. If the run never reaches the point,
-it finishes normally.
+The N-th time any process of the run (the main one or a forked worker) reaches POINT,
+it writes "POINT:N" into the file MARKER and waits until the test deletes that file. The
+test meanwhile kills the whole process group, or edits seeds and then deletes MARKER to
+let the run go on. So what the test does lands at a place it chose, however fast or
+loaded the machine is, and never at a fraction of a timed run. A point the run never
+reaches changes nothing.
 """
 
 from __future__ import annotations
@@ -68,25 +69,29 @@ _point("remove", write, "remove")  # removing a feed that has no items left
 POINTS["rename"] = lambda reached: setattr(write, "os", _OsWithHook(reached))
 
 
-def install(point: str, nth: int, marker: Path) -> None:
-    hits = Value("i", 0)  # shared with the forked workers: "the N-th time" counts them all
+def install(marker: Path, stops: list[tuple[str, int]]) -> None:
+    for point in {point for point, _ in stops}:
+        counted = Value("i", 0)  # shared with the forked workers: "the N-th time" counts them all
+        at = {nth for name, nth in stops if name == point}
+        POINTS[point](functools.partial(_reached, marker, point, counted, at))
 
-    def reached() -> None:
-        with hits.get_lock():
-            hits.value += 1
-            now = hits.value
-        if now == nth:
-            temp = marker.with_name(marker.name + ".tmp")
-            temp.write_text(f"{point} {nth} pid {os.getpid()}\n")
-            os.replace(temp, marker)
-            while True:  # wait here to be killed
-                time.sleep(60)
 
-    POINTS[point](reached)
+def _reached(marker: Path, point: str, counted: Any, at: set[int]) -> None:
+    with counted.get_lock():
+        counted.value += 1
+        nth = counted.value
+    if nth not in at:
+        return
+    temp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+    temp.write_text(f"{point}:{nth}\n")
+    os.replace(temp, marker)
+    while marker.exists():  # until the test has done its part (or killed us)
+        time.sleep(0.01)
 
 
 if __name__ == "__main__":
-    point, nth, marker, dashes, *args = sys.argv[1:]
-    assert dashes == "--", sys.argv
-    install(point, int(nth), Path(marker))
-    main(args, prog_name="aggregator")
+    marker, *rest = sys.argv[1:]
+    split = rest.index("--")
+    specs = [spec.rpartition(":") for spec in rest[:split]]
+    install(Path(marker), [(point, int(nth)) for point, _, nth in specs])
+    main(rest[split + 1 :], prog_name="aggregator")

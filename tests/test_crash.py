@@ -77,13 +77,17 @@ class Publisher:
         return subprocess.Popen(self.command(*extra), cwd=self.root, stdout=pipe, stderr=pipe, text=True,
                                 start_new_session=True)
 
-    def start_stopping_at(self, point: str, nth: int, marker: Path) -> subprocess.Popen[str]:
-        """A publish that stops dead the `nth` time it reaches `point` (tests/crash_hook.py)."""
+    def start_stopping_at(self, marker: Path, *stops: tuple[str, int], capture: bool = True,
+                          ) -> subprocess.Popen[str]:
+        """A publish that stops at each (point, nth) until `marker` is deleted (tests/crash_hook.py)."""
+        marker.unlink(missing_ok=True)
         command = self.command()
-        hooked = [sys.executable, "-m", "tests.crash_hook", point, str(nth), str(marker), "--", *command[3:]]
+        hooked = [sys.executable, "-m", "tests.crash_hook", str(marker), *(f"{p}:{n}" for p, n in stops), "--",
+                  *command[3:]]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-        return subprocess.Popen(hooked, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, env=env)
+        pipe = subprocess.PIPE if capture else subprocess.DEVNULL
+        return subprocess.Popen(hooked, cwd=self.root, stdout=pipe, stderr=pipe, text=True, start_new_session=True,
+                                env=env)
 
     def run(self, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         proc = self.start(*extra)
@@ -199,21 +203,28 @@ STOPS["no-state"] = [(point, n) for point, n in STOPS["cold"] if point != "renam
 STOPS["restore"] = STOPS["edit"]
 
 
+def stopped(proc: subprocess.Popen[str], marker: Path) -> str | None:
+    """Wait until the run is stopped at one of its points ("point:nth"), or has
+    finished (None: it never reached the point)."""
+    end = time.monotonic() + HOOK_DEADLINE
+    while not marker.exists():
+        if proc.poll() is not None:
+            return None
+        assert time.monotonic() < end, "the run neither reached its stopping point nor finished"
+        time.sleep(0.02)
+    return marker.read_text().strip()
+
+
 def run_until_stopped(victim: Publisher, point: str, nth: int, marker: Path,
                       reaper: list[subprocess.Popen[str]]) -> bool:
     """Start a publish that stops at (`point`, `nth`), and SIGKILL it there; False if
     it finished without reaching that point."""
-    marker.unlink(missing_ok=True)
-    proc = victim.start_stopping_at(point, nth, marker)
+    proc = victim.start_stopping_at(marker, (point, nth))
     reaper.append(proc)
-    end = time.monotonic() + HOOK_DEADLINE
-    while not marker.exists():
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            assert proc.returncode == 0, err
-            return False
-        assert time.monotonic() < end, f"the run neither reached {point} #{nth} nor finished"
-        time.sleep(0.02)
+    if stopped(proc, marker) is None:
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err
+        return False
     kill_group(proc)
     return True
 
@@ -297,18 +308,14 @@ def test_sigkill_of_the_main_process_alone_leaves_no_stale_lock(
     tmp_path: Path, crash_corpus: Path, reaper: list[subprocess.Popen[str]]
 ) -> None:
     victim = Publisher(tmp_path, crash_corpus, "victim")
+    marker = tmp_path / "stopped-here"
     # No pipes: orphaned workers would hold them open, and reading them would never end.
-    proc = victim.start(capture=False)
+    # Stopped while storing seeds that the worker processes are still parsing.
+    proc = victim.start_stopping_at(marker, ("store-seed", CRASH_SEEDS // 2), capture=False)
     reaper.append(proc)
-    deadline = time.monotonic() + 30
-    lock = Path(f"{victim.state}.lock")
-    while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # into the parallel parsing of the 1500 seeds
-    assert proc.poll() is None, "publish finished before it could be killed"
+    assert stopped(proc, marker) == f"store-seed:{CRASH_SEEDS // 2}"
     os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the OOM killer or `kill -9 PID` does
     proc.wait(timeout=30)
-    time.sleep(0.5)
     after = victim.run(timeout=60)
     assert after.returncode == 0, after.stderr
     assert check_feeds_complete(victim.feeds, 0) > 0
@@ -338,16 +345,11 @@ def test_state_deleted_after_a_kill_is_rebuilt_identically(
     tmp_path: Path, small_corpus: Path, reaper: list[subprocess.Popen[str]]
 ) -> None:
     reference = Publisher(tmp_path, small_corpus, "reference")
-    started = time.perf_counter()
     assert reference.run().returncode == 0
-    cold = time.perf_counter() - started  # sizes the delay, as in the random-kill test above
     victim = Publisher(tmp_path, small_corpus, "victim")
-    started = time.perf_counter()
-    proc = victim.start()
-    reaper.append(proc)
-    time.sleep(max(0.0, started + 0.5 * cold - time.perf_counter()))  # halfway through a cold run
-    assert proc.poll() is None, f"publish finished before {0.5 * cold:.2f} s (cold run {cold:.2f} s)"
-    kill_group(proc)
+    # Halfway through a cold run: its seeds stored, some feeds renamed into place.
+    assert run_until_stopped(victim, "rename", 10, tmp_path / "stopped-here", reaper)
+    assert temporaries(victim.feeds)
     drop_state(victim.state)
     result = victim.run()
     assert result.returncode == 0, result.stderr
@@ -405,23 +407,21 @@ def test_seeds_edited_during_a_publish_are_picked_up_by_the_next(
     shutil.copytree(crash_corpus, seeds)
     files = sorted(p for p in seeds.rglob("*") if p.is_file())
     rng = random.Random(5)
-    started = time.monotonic()
-    assert Publisher(tmp_path, seeds, "timing").run().returncode == 0
-    cold = time.monotonic() - started
     site = Publisher(tmp_path, seeds, "site")
-    proc = site.start()
+    marker = tmp_path / "stopped-here"
+    # Edits while it parses and stores, while it re-derives, and while it writes feeds.
+    stops = [("store-seed", 10), ("store-seed", CRASH_SEEDS // 2), ("end-bulk-load", 1), ("render", 3)]
+    proc = site.start_stopping_at(marker, *stops)
     reaper.append(proc)
-    started = time.monotonic()
-    # edits while it scans, parses, stores and writes
-    for fraction, path in zip((0.05, 0.25, 0.5, 0.75), rng.sample(files, 4), strict=True):
-        time.sleep(max(0.0, started + fraction * cold - time.monotonic()))
-        moment = round(fraction * cold, 2)
+    for (point, nth), path in zip(stops, rng.sample(files, len(stops)), strict=True):
+        assert stopped(proc, marker) == f"{point}:{nth}"
         # rewritten in place (not atomically), as many editors and scripts do
-        path.write_bytes(path.read_bytes().replace(b'\ntitle: "', f'\ntitle: "Edited at {moment} '.encode(), 1))
-    assert proc.poll() is None, "the publish ended before the edits: use a bigger corpus"
-    rng.choice(files).unlink()
-    (seeds / "new.md").write_text(seed_text(url="https://late.example.org/new", title="Added during the run",
-                                            published="2025-12-31T23:00:00Z"))
+        path.write_bytes(path.read_bytes().replace(b'\ntitle: "', f'\ntitle: "Edited at {point} {nth} '.encode(), 1))
+        if point == "render":
+            rng.choice(files).unlink()
+            (seeds / "new.md").write_text(seed_text(url="https://late.example.org/new", title="Added during the run",
+                                                    published="2025-12-31T23:00:00Z"))
+        marker.unlink()  # go on
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert site.run().returncode == 0

@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -280,3 +282,101 @@ def test_sigterm_exits_zero_with_every_feed_well_formed(daemon: Daemon, site: Si
 
 def test_sigint_exits_zero(daemon: Daemon) -> None:
     assert daemon.stop(signal.SIGINT) == 0
+
+
+# --- an operator's slips and the machine's faults: the daemon heals by itself ----------------
+
+
+def test_links_follow_the_served_address_unless_a_base_url_is_given(site: Site) -> None:
+    site.write_seed("a.md", seed_text())
+    running = Daemon(site)
+    try:
+        feed = running.feed("all.atom.xml")
+        assert [link.href for link in feed.feed.links if link.rel == "self"] == [running.base + "all.atom.xml"]
+    finally:
+        assert running.stop() == 0
+    running = Daemon(site, "--base-url", "https://news.example.org/feeds/")
+    try:
+        feed = running.feed("all.atom.xml")
+        assert [link.href for link in feed.feed.links if link.rel == "self"] == [
+            "https://news.example.org/feeds/all.atom.xml"]
+    finally:
+        assert running.stop() == 0
+
+
+def test_seeds_folder_moved_away_and_copied_back_is_watched_again(daemon: Daemon, site: Site) -> None:
+    mark = daemon.mark()
+    os.rename(site.seeds, site.root / "seeds.old")
+    subprocess.run(["cp", "-r", str(site.root / "seeds.old"), str(site.seeds)], check=True)
+    daemon.wait_log(r"watching it again", since=mark)
+    mark = daemon.mark()
+    site.write_seed("after.md", seed_text(url="https://example.com/after", title="After", topics=("Space",)))
+    # A file event, not the 300 s rescan: published well within the deadline.
+    daemon.wait_log(cycle(files="1", stories=r"\+1 ~0 -0"), since=mark)
+    assert "https://example.com/after" in links(daemon, "topics/space.atom.xml")
+    (site.root / "seeds.old" / "first.md").write_text("not watched any more")
+    assert "https://example.com/first" in links(daemon, "all.atom.xml")
+
+
+def test_seeds_folder_deleted_is_waited_for_and_said_once(site: Site) -> None:
+    site.write_seed("first.md", seed_text(url="https://example.com/first", topics=("Space",)))
+    daemon = Daemon(site, "-v")  # debug lines show each attempt
+    try:
+        mark = daemon.mark()
+        shutil.rmtree(site.seeds)
+        daemon.wait_log(r"ERROR cycle failed: seeds folder not found", since=mark)
+        assert daemon.get("all.atom.xml")[0] == 200  # the feeds stay as they were
+        daemon.wait_log(r"DEBUG cycle failed again \(attempt 2\)", since=mark)  # tried again, not said again
+        site.write_seed("back.md", seed_text(url="https://example.com/back", title="Back", topics=("Space",)))
+        daemon.wait_log(r"cycle works again after \d+ failed attempts", since=mark)
+        eventually(lambda: links(daemon, "all.atom.xml") == ["https://example.com/back"])
+        errors = [line for line in daemon.log[mark:] if " ERROR " in line]
+        assert len(errors) == 1 and "Traceback" not in "\n".join(daemon.log), errors
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_state_folder_deleted_keeps_the_lock_and_is_rebuilt(daemon: Daemon, site: Site) -> None:
+    shutil.rmtree(site.state.parent)
+    result = site.publish()
+    assert result.exit_code == 3, result.output  # the daemon still holds the lock
+    mark = daemon.mark()
+    site.write_seed("new.md", seed_text(url="https://example.com/new", title="New", topics=("Space",)))
+    daemon.wait_log(r"state .* was deleted or replaced; rebuilding it", since=mark)
+    daemon.wait_log(cycle(), since=mark)
+    assert site.state.is_file()
+    assert sorted(links(daemon, "topics/space.atom.xml")) == ["https://example.com/first", "https://example.com/new"]
+    assert site.publish().exit_code == 3
+
+
+def test_failed_cycle_is_retried_until_the_disk_is_writable(site: Site, mounts: Callable[..., Any]) -> None:
+    disk = mounts(site.feeds, 8192)
+    site.write_seed("first.md", seed_text(url="https://example.com/first", topics=("Space",)))
+    running = Daemon(site, "-v")
+    try:
+        disk.remount("ro")
+        mark = running.mark()
+        site.write_seed("new.md", seed_text(url="https://example.com/new", title="New", topics=("Space",)))
+        running.wait_log(r"ERROR cycle failed: cannot write .*Read-only file system", since=mark)
+        running.wait_log(r"cycle failed again \(attempt 3\)", since=mark)
+        disk.remount("rw")  # no seed changes from here on: only the retry can publish the edit
+        running.wait_log(r"cycle works again after [3-9]\d* failed attempts", since=mark, deadline=60)
+        assert "https://example.com/new" in links(running, "topics/space.atom.xml")
+        errors = [line for line in running.log[mark:] if " ERROR " in line]
+        assert len(errors) == 1, errors  # said once, however often it was tried
+    finally:
+        assert running.stop() == 0
+
+
+def test_busy_port_is_exit_2_in_one_line(site: Site) -> None:
+    site.write_seed("a.md", seed_text())
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "aggregator", "run", *site.args("--serve", f"127.0.0.1:{port}")],
+                              cwd=site.root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"cannot serve on 127.0.0.1:{port}: address already in use" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not site.feeds.exists() or not any(site.feeds.iterdir())  # nothing published

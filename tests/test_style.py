@@ -1,9 +1,14 @@
-"""STYLE.md's habits, checked: `ruff` and `mypy --strict` clean (configured in pyproject)."""
+"""The project's habits, checked: `ruff` and `mypy --strict` clean (configured in
+pyproject), commands documented in a form that works, and a repository that stands on its
+own (it points at no document outside itself)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -17,3 +22,25 @@ def test_ruff_is_clean() -> None:
 def test_mypy_strict_is_clean() -> None:
     proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("module", ["bench.run", "bench.latency", "bench.generate"])
+def test_benchmark_help_shows_a_form_that_runs(module: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    usage = proc.stdout.split("\n", 1)[0]
+    assert usage.startswith(f"usage: python -m {module} "), usage
+    for line in proc.stdout.splitlines():  # every command line the help suggests starts the same way
+        if re.match(r"\s+python3? .*bench", line):
+            assert line.strip().startswith(f"python -m {module} "), line
+
+
+def test_repository_points_at_nothing_outside_itself() -> None:
+    tracked = subprocess.run(["git", "ls-files", "README.md", "aggregator", "tests", "bench", "config"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    outside = re.compile(r"\bSPEC\b|SPEC\.md|STYLE\.md|\.\./shared|\bthe [a-z-]+ issue\b|\bissue \d+")
+    found = [f"{name}: {line.strip()}" for name in tracked if name != "tests/test_style.py"
+             and (REPO / name).is_file() and name.endswith((".py", ".md", ".yaml"))
+             for line in (REPO / name).read_text(encoding="utf-8").splitlines() if outside.search(line)]
+    assert found == []
