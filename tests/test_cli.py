@@ -8,6 +8,7 @@ be written is exit code 4, naming the path, never a traceback.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -204,7 +205,10 @@ def test_publish_wait_says_once_what_it_waits_for(site: Site) -> None:
     with writer_lock(site.state, site.feeds, owner="a test holding the lock"):
         proc = subprocess.Popen(command, cwd=site.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stderr is not None
-        first = proc.stderr.readline()  # blocks until the waiting writer speaks
+        ready, _, _ = select.select([proc.stderr], [], [], 60)  # until the waiting writer speaks
+        if not ready:
+            proc.kill()
+        first = proc.stderr.readline() if ready else ""
         assert first.startswith(f"waiting: another aggregator process (pid {os.getpid()}, a test holding the lock)")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "waiting" not in err, err

@@ -217,7 +217,9 @@ def test_future_story_appears_when_its_time_comes(daemon: Daemon, site: Site) ->
     site.write_seed("later.md", seed_text(url="https://example.com/later", topics=("Later",),
                                           published=release.isoformat().replace("+00:00", "Z")))
     daemon.wait_log(cycle(files="1"), since=mark)  # later.md read, and held back
-    assert daemon.get("topics/later.atom.xml")[0] == 404
+    status = daemon.get("topics/later.atom.xml")[0]
+    if datetime.now(UTC) < release:  # a loaded machine may only get here after the release
+        assert status == 404
     daemon.wait_log(r"cycle trigger=\S*release", since=mark)
     assert datetime.now(UTC) >= release
     assert links(daemon, "topics/later.atom.xml") == ["https://example.com/later"]
