@@ -210,9 +210,11 @@ def test_publish_wait_says_once_what_it_waits_for(site: Site) -> None:
             proc.kill()
         first = proc.stderr.readline() if ready else ""
         assert first.startswith(f"waiting: another aggregator process (pid {os.getpid()}, a test holding the lock)")
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and "waiting" not in err, err
-    assert count(out, "published") == 1
+    assert proc.wait(timeout=60) == 0
+    assert proc.stdout is not None
+    rest = proc.stderr.read()  # through the same buffer as the line read above
+    assert "waiting" not in rest, rest
+    assert count(proc.stdout.read(), "published") == 1
 
 
 # --- outputs that cannot be written: exit 4, the path named, nothing lost ---------------------

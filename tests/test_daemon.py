@@ -99,7 +99,7 @@ class Daemon:
     def stop(self, signum: int = signal.SIGTERM) -> int:
         self.proc.send_signal(signum)
         try:
-            return self.proc.wait(timeout=5)  # the bound: exit within 5 seconds
+            return self.proc.wait(timeout=DEADLINE)  # a few seconds; generous for a loaded machine
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()

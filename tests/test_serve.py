@@ -502,7 +502,8 @@ def test_serve_says_when_default_links_do_not_point_at_it(feeds: Path, tmp_path:
         port = int(re.search(r"serving .* on http://127\.0\.0\.1:(\d+)/", serving).group(1))  # type: ignore[union-attr]
         assert exchange(port, get(b"/all.atom.xml")).endswith(ATOM)  # serving: anything it had to say is said
         proc.send_signal(signal.SIGTERM)
-        _, rest = proc.communicate(timeout=DEADLINE)
+        assert proc.wait(timeout=DEADLINE) == 0
+        rest = proc.stderr.read()  # through the same buffer as the line read above
     finally:
         if proc.poll() is None:
             proc.kill()
