@@ -260,6 +260,9 @@ def _refuse_tags(rel: str, front: str) -> None:
     yaml-rs ignores tags it does not know and loads the value as plain data; a seed that
     asks for a Python object or a file include is not a seed to publish half-understood.
     """
+    # PyYAML's reader refuses characters that yaml-rs accepts (DEL, ESC, C1 controls): the
+    # scan would fail before it saw a tag. Blanked, they cannot hide one.
+    front = yaml.reader.Reader.NON_PRINTABLE.sub(" ", front)
     try:
         for token in yaml.scan(front, Loader=yaml.CSafeLoader):
             if isinstance(token, yaml.TagToken):

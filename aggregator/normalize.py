@@ -43,6 +43,11 @@ RESERVED_SLUGS = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
 )
 MAX_SLUG_CHARS = 60
+# A host name's limits in DNS (RFC 1035): 63 characters a label. The whole name may have
+# 253 in DNS, but a provider's domain is its feeds' file name, which with the longest
+# format suffix must fit a file name's 255 bytes: longer hosts are refused.
+MAX_LABEL_CHARS = 63
+MAX_HOST_CHARS = 240
 MAX_URL_CHARS = 2048
 MIN_DATE = datetime(1990, 1, 1, tzinfo=UTC)  # earlier dates are data errors, and feed validators reject them
 MAX_IMAGE_SIDE = 100_000
@@ -171,7 +176,7 @@ def _canonical(raw: str) -> tuple[str | None, str | None]:
     if len(raw) > MAX_URL_CHARS:
         return None, f"URL longer than {MAX_URL_CHARS} characters"
     plain = _PLAIN_URL.fullmatch(raw)
-    if plain:
+    if plain and _host_fits(plain.group(2)):
         scheme, host, path, query = plain.groups()
         return f"{scheme}://{host}{path or '/'}{_query(query) if query else ''}", None
     return _canonical_general(raw)
@@ -219,7 +224,12 @@ def _valid_host(host: str) -> str | None:
         host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         return None
-    return host if _HOST.fullmatch(host) else None
+    return host if _HOST.fullmatch(host) and _host_fits(host) else None
+
+
+def _host_fits(host: str) -> bool:
+    """Within a host name's lengths: MAX_LABEL_CHARS a label, MAX_HOST_CHARS in all."""
+    return len(host) <= MAX_HOST_CHARS and all(len(label) <= MAX_LABEL_CHARS for label in host.split("."))
 
 
 def _query(query: str) -> str:
