@@ -264,3 +264,13 @@ def test_read_only_state_folder_is_exit_4_naming_the_state(site: Site, mounts: C
     done = _publish_process(site)
     assert done.returncode == 4, done.stderr
     assert "Traceback" not in done.stderr and f"cannot write {site.state}" in done.stderr, done.stderr
+
+
+def test_a_host_too_long_for_a_file_name_is_an_error_not_a_crash(site: Site) -> None:
+    host = "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + ".com"  # 248 characters: DNS allows it
+    site.write_seed("long.md", seed_text(url=f"https://{host}/story", provider=("Long", host)))
+    site.write_seed("ok.md", seed_text(url="https://example.com/ok"))
+    result = site.publish()
+    assert result.exit_code == 0, result.output
+    assert "long.md [webUrl]: URL host is not a valid domain name" in result.output
+    assert count(result.output, "published") == 1
