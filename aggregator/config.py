@@ -108,7 +108,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     origin: Origin = field(default_factory=Origin, compare=False, repr=False)
 
-    def output_fingerprint(self) -> str:
+    def output_digest(self) -> str:
         """A hash of every setting that changes rendered bytes (not paths or limits)."""
         relevant = {
             "site": dataclasses.asdict(self.site),
@@ -116,7 +116,7 @@ class Config:
         }
         return digest(json.dumps(relevant, sort_keys=True).encode())
 
-    def parse_fingerprint(self) -> str:
+    def parse_digest(self) -> str:
         """A hash of the settings that change what a seed normalizes to (the limits)."""
         return digest(json.dumps(dataclasses.asdict(self.limits), sort_keys=True).encode())
 
@@ -200,10 +200,11 @@ def _check_ranges(config: Config) -> Config:
         raise ConfigError("site.language", f"must be a BCP 47 language tag such as en or pt-BR, got {language!r}")
     if not 1 <= config.feeds.max_items <= 10_000:
         raise ConfigError("feeds.max_items", "must be between 1 and 10000")
-    from aggregator.render import FORMATS
+    from aggregator.formats import FORMATS
 
-    if config.feeds.opml_format not in FORMATS:
-        raise ConfigError("feeds.opml_format", f"must be one of {', '.join(FORMATS)}, got {config.feeds.opml_format!r}")
+    names = [fmt.name for fmt in FORMATS]
+    if config.feeds.opml_format not in names:
+        raise ConfigError("feeds.opml_format", f"must be one of {', '.join(names)}, got {config.feeds.opml_format!r}")
     for name in (f.name for f in dataclasses.fields(LimitsConfig)):
         if getattr(config.limits, name) < 1:
             raise ConfigError(f"limits.{name}", "must be at least 1")

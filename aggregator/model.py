@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 FeedKind = Literal["all", "topic", "provider"]
 
@@ -100,3 +102,135 @@ class FeedKey:
         if self.kind == "all":
             return "all"
         return f"{self.kind}s/{self.slug}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One item of one feed: a story, or an article known only as related coverage."""
+
+    id: str
+    story: Story | None  # None: an article known only as related coverage
+    article: Article  # what the item shows: the story's primary article, or the cited one
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which stories are published, from the `feeds` config section."""
+
+    only_published: bool  # only stories whose source says `published: true`
+    min_quality: int | None  # only stories of at least this quality
+    now: int  # epoch seconds: stories dated later are held back
+
+
+class Head(NamedTuple):
+    """One item of a feed as far as its bytes are concerned, read without its JSON."""
+
+    id: str  # the item's id
+    digest: str  # of the story data the item is rendered from
+
+
+class FeedRow(NamedTuple):
+    """What a written feed was made of: a feed whose title and heads are the same is not rendered again."""
+
+    title: str
+    digest: str  # of its heads, in order (`heads_digest`)
+
+
+class SeedRow(NamedTuple):
+    """What the state remembers of one seed file."""
+
+    digest: str  # of the file's bytes when last read
+    url: str | None  # of its last good story
+
+
+class SeedProblem(NamedTuple):
+    """A seed that cannot be used now."""
+
+    path: str
+    error: str
+    has_last_good: bool  # an earlier good version stays published
+
+
+class StoryRow(NamedTuple):
+    """A story's row of the `stories` table."""
+
+    url: str
+    id: str
+    published: int  # epoch seconds
+    provider: str  # domain
+    provider_name: str | None  # as this seed gives it
+    flag: int | None  # the source's `published` flag
+    quality: int | None
+
+
+class TopicRow(NamedTuple):
+    slug: str
+    name: str  # as this seed gives it
+
+
+class RefRow(NamedTuple):
+    """One article cited as related coverage by a story."""
+
+    article: str  # the article's item id
+    provider: str  # domain
+    provider_name: str | None  # as the citing seed gives it
+    published: int  # epoch seconds
+
+
+class StoryRows(NamedTuple):
+    """A story's rows for `stories`, `story_topics` and `refs`, ready to insert.
+
+    Built where the story is normalized (a worker process), so the writer only inserts;
+    named tuples, so that they pickle on the fast path.
+    """
+
+    story: StoryRow
+    topics: tuple[TopicRow, ...]
+    refs: tuple[RefRow, ...]
+    digest: str  # of the story's JSON: feeds compare it to know whether an item changed
+
+    def names(self) -> Iterator[tuple[str, str, str | None]]:
+        """(kind, slug, given name) of every provider and topic the story names: the
+        votes for display names (a provider may be given no name)."""
+        yield "provider", self.story.provider, self.story.provider_name
+        for topic in self.topics:
+            yield "topic", topic.slug, topic.name
+        for ref in self.refs:
+            yield "provider", ref.provider, ref.provider_name
+
+
+class Refreshed(NamedTuple):
+    """What re-deriving one story from its seeds did."""
+
+    existed: bool  # a story had this URL before
+    exists: bool  # one has it now
+    touched: frozenset[FeedKey]  # feeds of the old and the new version
+
+
+class Meta(Enum):
+    """Keys of the state's `meta` table."""
+
+    SCHEMA = "schema"  # the schema version the database was made with
+    RENDERED_AT = "rendered_at"  # epoch seconds of the last render: what has been released since
+    RENDER_ALL = "render_all"  # set by a cold publish: render every feed, whatever is dirty
+    OUTPUT_DIGEST = "output_digest"  # of the settings that change rendered bytes
+    PARSE_DIGEST = "parse_digest"  # of the settings that change what a seed normalizes to
+    BULK_LOAD = "bulk_load"  # a bulk load is under way: a killed one is finished on open
+
+
+def epoch(moment: datetime) -> int:
+    """Epoch seconds of an aware datetime: how the state keeps every date."""
+    return int(moment.timestamp())
+
+
+def folder_of(path: str) -> str:
+    """The folder part of a seed path, with its trailing '/' ('' for the top)."""
+    return path[: path.rfind("/") + 1]
+
+
+def seed_rank(story: Story) -> str:
+    """Orders duplicate seeds of one URL: the most recently updated wins (then the path)."""
+    article = story.article
+    newest = article.updated or article.published
+    # Inverted so that an ascending sort puts the newest first.
+    return f"{10**12 - epoch(newest):013d}"

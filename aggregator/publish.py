@@ -1,64 +1,38 @@
 """One publish: scan, normalize what changed, update the state, write the affected feeds.
 
 The CLI and the daemon are thin shells around `publish()`; it returns a `PublishResult`
-that they turn into text, log lines and an exit code.
+that they turn into text, log lines and an exit code. `publish_locked` reads as its
+steps: find what changed (`_changes`), parse and store it (`_store_changes`), then
+decide which feeds to write (`_gather`, the pure `plan`) and write them (`_carry_out`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
-import os
-import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
-from aggregator import load, lock, model, render, write
-from aggregator.config import Config, LimitsConfig, check_paths
-from aggregator.errors import FieldError, OutputError, SeedError
-from aggregator.model import FeedKey
-from aggregator.normalize import normalize
-from aggregator.store import Filters, SeedRow, Store, StoryRows, epoch, folder_of, seed_rank, story_rows, story_to_json
+from aggregator import ingest, load, lock, pages, plan, pool, render, write
+from aggregator.config import Config, check_paths
+from aggregator.errors import OutputError
+from aggregator.formats import FeedInfo, Names, by_name
+from aggregator.ingest import Failed, Outcome, Parsed, SeedJob, Unchanged
+from aggregator.model import FeedKey, Filters, Meta, SeedRow, epoch, folder_of
+from aggregator.store import StateStore, Store
 
-# Below this many files to parse, worker processes cost more than they save.
-PARALLEL_MIN_FILES = 400
 # Below this many known seeds, a serial scan (stat calls) is quicker than starting workers.
 PARALLEL_SCAN_MIN_SEEDS = 20_000
 BATCH_FILES = 500  # seeds applied per transaction; bounds memory and the WAL
-# Chunks queued ahead of the writer: enough that workers never wait while it applies a
-# batch, few enough that outcomes waiting in memory stay in the tens of megabytes.
-CHUNK_FILES = 64
-CHUNKS_AHEAD_PER_WORKER = 16
+# Below this many feeds to render, worker processes cost more than they save.
+PARALLEL_MIN_FEEDS = 40
 
 Progress = Callable[[int, int], None]
-
-
-class Outcome(NamedTuple):
-    """What reading and normalizing one seed file gave (computed in a worker).
-
-    A named tuple: it crosses from worker to writer by pickle, 50,000 times in a large
-    publish, and tuples take pickle's fast path.
-    """
-
-    path: str
-    size: int
-    mtime_ns: int
-    digest: str
-    unchanged: bool = False
-    url: str | None = None
-    rank: str | None = None
-    story_json: str | None = None
-    rows: StoryRows | None = None
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,157 +70,6 @@ class _Run:
     updated: int = 0
     deleted: int = 0
     refreshed: set[str] = field(default_factory=set)  # story URLs re-derived, checked for duplicates last
-
-
-def _scrub(messages: Iterable[str], secret: object) -> tuple[str, ...]:
-    """Never let the opaque `secured` value reach a message, whatever went wrong."""
-    if not isinstance(secret, str) or len(secret) < 8:
-        return tuple(messages)
-    return tuple(m.replace(secret, "[secured]") for m in messages)
-
-
-def process_file(root: Path, path: str, size: int, mtime_ns: int, known_digest: str | None,
-                 limits: LimitsConfig, now: datetime) -> Outcome:
-    """Read, parse and normalize one seed. Never raises for a bad seed."""
-    try:
-        data = load.read_bytes(root, path, limits.max_seed_bytes)
-    except SeedError as exc:
-        return Outcome(path, size, mtime_ns, "", error=str(exc))
-    digest = model.digest(data)
-    if digest == known_digest:
-        return Outcome(path, size, mtime_ns, digest, unchanged=True)
-    secret: object = None
-    try:
-        raw = load.parse(path, data)
-        secret = raw.meta.get("secured")
-        result = normalize(raw.meta, raw.body, limits, now)
-    except SeedError as exc:
-        return Outcome(path, size, mtime_ns, digest, error=_scrub([str(exc)], secret)[0])
-    except FieldError as exc:
-        error = str(SeedError(path, exc.field, exc.reason))
-        return Outcome(path, size, mtime_ns, digest, error=_scrub([error], secret)[0])
-    except (RecursionError, MemoryError):
-        return Outcome(path, size, mtime_ns, digest, error=f"{path}: too deeply nested or too large to walk")
-    story = result.story
-    story_json = story_to_json(story)
-    return Outcome(
-        path, size, mtime_ns, digest,
-        url=story.url,
-        rank=seed_rank(story),
-        story_json=story_json,
-        rows=story_rows(story, story_json),
-        warnings=_scrub((f"{path}: {w}" for w in result.warnings), secret),
-    )
-
-
-Job = tuple[Path, str, int, int, str | None, LimitsConfig, datetime]  # process_file's arguments
-
-
-def _worker_init() -> None:
-    """Start of a forked worker: never hold the writer lock, never outlive the parent."""
-    lock.close_inherited()
-    try:  # Linux: the kernel kills the worker when the process that forked it dies
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before the line above took effect
-            os._exit(1)
-    except (OSError, AttributeError):
-        pass
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    # fork: workers start at once and share the parent's pages; "spawn" would re-import
-    # the caller's __main__ in every worker, which breaks library use from a script.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=_worker_init)
-
-
-def _process_job(job: Job) -> Outcome:
-    return process_file(*job)
-
-
-def _outcomes(jobs: list[Job]) -> Iterator[Outcome]:
-    """Process jobs in order, on every core when there are enough of them."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < PARALLEL_MIN_FILES or workers < 2:
-        yield from (_process_job(job) for job in jobs)
-        return
-    with _pool(workers) as pool:
-        # A bounded window of chunks in flight keeps memory flat on huge corpora.
-        pending: list[Future[list[Outcome]]] = []
-        for start in range(0, len(jobs), CHUNK_FILES):
-            chunk = jobs[start : start + CHUNK_FILES]
-            load.prefetch(chunk[0][0], (job[1] for job in chunk))  # read ahead while queued
-            pending.append(pool.submit(_process_chunk, chunk))
-            if len(pending) >= workers * CHUNKS_AHEAD_PER_WORKER:
-                yield from pending.pop(0).result()
-        for future in pending:
-            yield from future.result()
-
-
-def _process_chunk(jobs: list[Job]) -> list[Outcome]:
-    return [_process_job(job) for job in jobs]
-
-
-def _apply(store: Store, batch: list[Outcome], track: bool, run: _Run, old: dict[str, SeedRow]) -> set[str]:
-    """Store one batch of outcomes and mark the feeds they touch, in one transaction.
-
-    In a bulk load (not `track`), the URLs that need a winner chosen among several
-    seeds are returned instead, to be settled once the indexes are back.
-    """
-    with store.transaction():
-        affected: set[str] = set()
-        names: set[tuple[str, str]] = set()
-        for outcome in batch:
-            if outcome.unchanged:
-                store.touch_seed(outcome.path, outcome.size, outcome.mtime_ns)
-                continue
-            run.files_read += 1
-            run.warnings.extend(outcome.warnings)
-            if (outcome.story_json is not None and outcome.url is not None and outcome.rank is not None
-                    and outcome.rows is not None):
-                store.put_good_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
-                                    outcome.url, outcome.rank, outcome.story_json, outcome.warnings)
-                if not track and store.insert_story(outcome.path, outcome.rows):
-                    run.added += 1  # cold: a URL seen for the first time needs no re-derivation
-                    continue
-                affected.add(outcome.url)
-                names.update((kind, slug) for kind, slug, _ in outcome.rows.names())
-            else:
-                store.put_bad_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
-                                   outcome.error or "unusable")
-            previous = old.get(outcome.path)
-            if previous is not None and previous.url:
-                affected.add(previous.url)
-        if not track:
-            return affected
-        _refresh(store, affected, names, track, run)
-    return set()
-
-
-def _refresh(store: Store, urls: set[str], names: set[tuple[str, str]], track: bool, run: _Run) -> None:
-    """Re-derive the stories of `urls` and mark every feed whose bytes may change."""
-    if track:
-        names |= store.names_of_stories(urls)
-        before = {name: store.display_name(*name) for name in names}
-    dirty: set[FeedKey] = set()
-    for url in sorted(urls):
-        existed, exists, touched = store.refresh_story(url, track)
-        dirty |= touched
-        if exists:
-            run.added += not existed
-            run.updated += existed
-        elif existed:
-            run.deleted += 1
-    run.refreshed |= urls
-    if track:
-        store.mark_dirty(dirty)
-        renamed: set[FeedKey] = set()
-        for name in names:
-            if store.display_name(*name) != before[name]:
-                kind, slug = name
-                renamed.add(FeedKey(kind, slug))  # type: ignore[arg-type]
-                renamed |= store.feeds_of_stories(store.stories_naming(kind, slug))
-        store.mark_dirty(renamed, force=True)  # same items, new names: render them anyway
 
 
 # Why a write fails when the fault is the machine's, not ours: reported as `OutputError`.
@@ -288,7 +111,7 @@ def publish(config: Config, now: datetime | None = None, *, wait: bool = False,
             store.close()
 
 
-def publish_locked(store: Store, config: Config, now: datetime, *, progress: Progress | None = None,
+def publish_locked(store: StateStore, config: Config, now: datetime, *, progress: Progress | None = None,
                    settle_ns: int = 0) -> PublishResult:
     """One publish by a caller that already holds the writer lock (the daemon).
 
@@ -296,21 +119,37 @@ def publish_locked(store: Store, config: Config, now: datetime, *, progress: Pro
     cycle (`PublishResult.pending`): a writer may still be in the middle of it.
     """
     with writing(config):
-        return _publish_locked(store, config, now, progress, settle_ns)
+        started = time.perf_counter()
+        check_paths(config)  # again: the daemon's seeds folder may have gone since
+        write.clean_temporaries(config.paths.feeds)
+        changes = _changes(store, config, settle_ns)
+        run = _store_changes(store, config, changes, now, progress)
+        written, removed, total = _write_feeds(store, config, now)
+        return _result(store, config, now, changes, run, written, removed, total, time.perf_counter() - started)
 
 
-def _publish_locked(store: Store, config: Config, now: datetime, progress: Progress | None,
-                    settle_ns: int) -> PublishResult:
-    started = time.perf_counter()
-    paths = config.paths
-    run = _Run()
-    check_paths(config)  # again: the daemon's seeds folder may have gone since
-    write.clean_temporaries(paths.feeds)
-    scan = _scan(store, paths.seeds)
-    cold = store.get_meta("rendered_at") is None and not store.has_seeds()
-    reparse = not cold and store.get_meta("parse_fingerprint") != config.parse_fingerprint()
-    moved, changed, gone = _changes(store, scan, reparse)
-    rows = store.seed_rows([*changed, *gone])
+# --- what changed ---------------------------------------------------------------------------
+
+
+class Changes(NamedTuple):
+    """The seeds to read again and to forget, as found by one scan."""
+
+    scan: load.Scan
+    cold: bool  # a new state: load everything in bulk
+    reparse: bool  # other limits: every seed is read again
+    moved: set[str]  # folders compared file by file
+    changed: dict[str, load.FileStat]  # seeds new or changed (and settled)
+    gone: list[str]  # seeds deleted
+    known: dict[str, SeedRow]  # what the state has of the changed and gone seeds
+    pending: list[str]  # seeds still being written: left for a later cycle
+    pending_until: datetime | None  # when the last of them will have settled
+
+
+def _changes(store: StateStore, config: Config, settle_ns: int) -> Changes:
+    scan = _scan(store, config.paths.seeds)
+    cold = store.get_meta(Meta.RENDERED_AT) is None and not store.has_seeds()
+    reparse = not cold and store.get_meta(Meta.PARSE_DIGEST) != config.parse_digest()
+    moved, changed, gone = _compare(store, scan, reparse)
     pending: list[str] = []
     pending_until = None
     if settle_ns:
@@ -319,98 +158,23 @@ def _publish_locked(store: Store, config: Config, now: datetime, progress: Progr
         if pending:
             newest = max(changed[path][1] for path in pending)
             pending_until = datetime.fromtimestamp((newest + settle_ns) / 1e9, UTC)
-    jobs: list[Job] = [
-        (paths.seeds, path, size, mtime_ns, None if reparse or path not in rows else rows[path].digest,
-         config.limits, now)
-        for path, (size, mtime_ns) in sorted(changed.items())
-        if path not in pending
-    ]
-    if cold:
-        with store.transaction():
-            store.set_meta("render_all", "1")
-    deferred: set[str] = set()
-    with store.bulk_load() if cold else contextlib.nullcontext():
-        done = 0
-        batch: list[Outcome] = []
-        for outcome in _outcomes(jobs):
-            batch.append(outcome)
-            if len(batch) >= BATCH_FILES:
-                deferred |= _apply(store, batch, not cold, run, rows)
-                done += len(batch)
-                batch = []
-                if progress:
-                    progress(done, len(jobs))
-        if batch:
-            deferred |= _apply(store, batch, not cold, run, rows)
-            if progress:
-                progress(len(jobs), len(jobs))
-    if deferred:
-        with store.transaction():
-            _refresh(store, deferred, set(), False, run)
-    if gone:
-        with store.transaction():
-            urls = {url for path in gone if (url := rows[path].url)}
-            for path in gone:
-                store.delete_seed(path)
-            _refresh(store, urls, set(), not cold, run)
-    # Once every change and deletion is stored: a renamed seed is not its own duplicate.
-    for url in sorted(run.refreshed):
-        seeds = store.duplicates(url)
-        if len(seeds) > 1:
-            run.warnings.append(
-                f"{seeds[0]}: same article URL as {', '.join(seeds[1:])}; {seeds[0]} is published"
-                " (the most recently updated wins)"
-            )
-    # Last: a folder's digest is recorded only once all of its changes are stored, so a
-    # run killed before this point compares those folders again. Folders with files
-    # still being written are left for a later cycle.
-    with store.transaction():
-        waiting = {folder_of(path) for path in pending}
-        store.set_folder_digests({f: scan.folders.get(f) for f in moved if f not in waiting})
-        store.set_meta("parse_fingerprint", config.parse_fingerprint())
-
-    written, removed, total = _render(store, config, now)
-    filters = _filters(config, now)
-    live, held = store.count_stories(filters)
-    release = store.next_release(epoch(now))
-    errors = [f"{p}: file skipped: {m}" for p, m in scan.problems.items()]
-    for path, error, has_last_good in store.seed_problems():
-        note = " (its last good version stays published)" if has_last_good else ""
-        errors.append(f"{error}{note}" if error.startswith(path) else f"{path}: {error}{note}")
-    return PublishResult(
-        files_seen=len(scan.files),
-        files_read=run.files_read,
-        seeds_removed=len(gone),
-        stories_published=live,
-        stories_held=held,
-        errors=tuple(errors),
-        warnings=tuple(run.warnings),
-        written=tuple(written),
-        removed=tuple(removed),
-        feeds_total=total,
-        seconds=time.perf_counter() - started,
-        next_release=datetime.fromtimestamp(release, UTC) if release else None,
-        added=run.added,
-        updated=run.updated,
-        deleted=run.deleted,
-        pending=tuple(pending),
-        pending_until=pending_until,
-    )
+    for path in pending:
+        del changed[path]
+    return Changes(scan, cold, reparse, moved, changed, gone, store.seed_rows([*changed, *gone]), pending,
+                   pending_until)
 
 
-def _scan(store: Store, root: Path) -> load.Scan:
+def _scan(store: StateStore, root: Path) -> load.Scan:
     """The seeds folder listed, its subfolders on every core when the state knows many
     seeds: the 50,000 stat calls are most of a no-op or one-edit publish."""
-    workers = min(os.cpu_count() or 1, 8)
+    workers = pool.workers()
     if workers < 2 or store.seed_count() < PARALLEL_SCAN_MIN_SEEDS:
         return load.scan(root)
-    with _pool(workers) as pool:
-        return load.scan(root, pool.map)
+    with pool.fork_pool(workers) as executor:
+        return load.scan(root, executor.map)
 
 
-def _changes(
-    store: Store, scan: load.Scan, reparse: bool
-) -> tuple[set[str], dict[str, load.FileStat], list[str]]:
+def _compare(store: StateStore, scan: load.Scan, reparse: bool) -> tuple[set[str], dict[str, load.FileStat], list[str]]:
     """(folders compared, seeds new or changed, seeds gone) since the last publish.
 
     Only folders whose digest moved are compared file by file; a folder that could not
@@ -431,129 +195,245 @@ def _changes(
     return moved, changed, sorted(set(known) - set(scan.files))
 
 
+# --- parse and store what changed -------------------------------------------------------------
+
+
+def _store_changes(store: StateStore, config: Config, changes: Changes, now: datetime,
+                   progress: Progress | None) -> _Run:
+    """Parse the changed seeds, store them and forget the gone ones, marking the feeds they touch."""
+    run = _Run()
+    jobs = [SeedJob(config.paths.seeds, path, size, mtime_ns,
+                    None if changes.reparse or path not in changes.known else changes.known[path].digest,
+                    config.limits, now)
+            for path, (size, mtime_ns) in sorted(changes.changed.items())]
+    if changes.cold:
+        with store.transaction():
+            store.set_meta(Meta.RENDER_ALL, "1")
+    deferred = _apply_all(store, jobs, changes, run, progress)
+    if deferred:
+        with store.transaction():
+            _refresh(store, deferred, set(), False, run)
+    if changes.gone:
+        with store.transaction():
+            urls = {url for path in changes.gone if (url := changes.known[path].url)}
+            for path in changes.gone:
+                store.delete_seed(path)
+            _refresh(store, urls, set(), not changes.cold, run)
+    _warn_duplicates(store, run)
+    # Last: a folder's digest is recorded only once all of its changes are stored, so a
+    # run killed before this point compares those folders again. Folders with files
+    # still being written are left for a later cycle.
+    with store.transaction():
+        waiting = {folder_of(path) for path in changes.pending}
+        store.set_folder_digests({f: changes.scan.folders.get(f) for f in changes.moved if f not in waiting})
+        store.set_meta(Meta.PARSE_DIGEST, config.parse_digest())
+    return run
+
+
+def _apply_all(store: StateStore, jobs: list[SeedJob], changes: Changes, run: _Run,
+               progress: Progress | None) -> set[str]:
+    """Every job's outcome stored, a batch per transaction (in bulk when cold); returns
+    the URLs a bulk load leaves for later (seen in more than one seed)."""
+    deferred: set[str] = set()
+    with store.bulk_load() if changes.cold else contextlib.nullcontext():
+        batch: list[Outcome] = []
+        for done, outcome in enumerate(ingest.outcomes(jobs), 1):
+            batch.append(outcome)
+            if len(batch) >= BATCH_FILES or done == len(jobs):
+                deferred |= _apply(store, batch, not changes.cold, run, changes.known)
+                batch = []
+                if progress:
+                    progress(done, len(jobs))
+    return deferred
+
+
+def _apply(store: StateStore, batch: list[Outcome], track: bool, run: _Run, old: dict[str, SeedRow]) -> set[str]:
+    """Store one batch of outcomes and mark the feeds they touch, in one transaction.
+
+    In a bulk load (not `track`), the URLs that need a winner chosen among several
+    seeds are returned instead, to be settled once the indexes are back.
+    """
+    with store.transaction():
+        affected: set[str] = set()
+        names: set[tuple[str, str]] = set()
+        for outcome in batch:
+            if isinstance(outcome, Unchanged):
+                store.touch_seed(outcome.path, outcome.size, outcome.mtime_ns)
+                continue
+            run.files_read += 1
+            if isinstance(outcome, Parsed):
+                run.warnings.extend(outcome.warnings)
+                store.put_good_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
+                                    outcome.url, outcome.rank, outcome.story_json, outcome.warnings)
+                if not track and store.insert_story(outcome.path, outcome.rows):
+                    run.added += 1  # cold: a URL seen for the first time needs no re-derivation
+                    continue
+                affected.add(outcome.url)
+                names.update((kind, slug) for kind, slug, _ in outcome.rows.names())
+            else:
+                store.put_bad_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest, outcome.error)
+            previous = old.get(outcome.path)
+            if previous is not None and previous.url:
+                affected.add(previous.url)
+        if not track:
+            return affected
+        _refresh(store, affected, names, track, run)
+    return set()
+
+
+def _refresh(store: StateStore, urls: set[str], names: set[tuple[str, str]], track: bool, run: _Run) -> None:
+    """Re-derive the stories of `urls` and mark every feed whose bytes may change."""
+    if track:
+        names |= store.names_of_stories(urls)
+        before = {name: store.display_name(*name) for name in names}
+    dirty: set[FeedKey] = set()
+    for url in sorted(urls):
+        refreshed = store.refresh_story(url, track)
+        dirty |= refreshed.touched
+        if refreshed.exists:
+            run.added += not refreshed.existed
+            run.updated += refreshed.existed
+        elif refreshed.existed:
+            run.deleted += 1
+    run.refreshed |= urls
+    if track:
+        store.mark_dirty(dirty)
+        renamed: set[FeedKey] = set()
+        for name in names:
+            if store.display_name(*name) != before[name]:
+                kind, slug = name
+                renamed.add(FeedKey(kind, slug))  # type: ignore[arg-type]
+                renamed |= store.feeds_of_stories(store.stories_naming(kind, slug))
+        store.mark_dirty(renamed, force=True)  # same items, new names: render them anyway
+
+
+def _warn_duplicates(store: StateStore, run: _Run) -> None:
+    """Once every change and deletion is stored: a renamed seed is not its own duplicate."""
+    for url in sorted(run.refreshed):
+        seeds = store.duplicates(url)
+        if len(seeds) > 1:
+            run.warnings.append(
+                f"{seeds[0]}: same article URL as {', '.join(seeds[1:])}; {seeds[0]} is published"
+                " (the most recently updated wins)"
+            )
+
+
+# --- which feeds to write, and writing them ---------------------------------------------------
+
+
 def _filters(config: Config, now: datetime) -> Filters:
     return Filters(config.feeds.only_published, config.feeds.min_quality, epoch(now))
 
 
-def _render(store: Store, config: Config, now: datetime) -> tuple[list[str], list[str], int]:
-    """Write every feed that may have changed; returns (written, removed, feeds live).
+def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list[str], list[str], int]:
+    """Write every feed that may have changed; returns (written, removed, feeds live)."""
+    filters = _filters(config, now)
+    look = _gather(store, config, filters)
+    stale = plan.stale_feeds(look)
+    names = _names(store)
+    heads = {key: store.feed_heads(key, filters, config.feeds.max_items) for key in stale.feeds}
+    infos = {key: render.feed_info(key, config.site, names) for key, found in heads.items() if found}
+    todo = plan.plan(stale, heads, infos, look.known, look.outputs)
+    written, removed = _carry_out(store, config, filters, todo, names)
+    with store.transaction():
+        store.clear_dirty(stale.feeds)
+        store.set_meta(Meta.RENDERED_AT, str(filters.now))
+        store.set_meta(Meta.OUTPUT_DIGEST, _output_digest(config))
+        store.delete_meta(Meta.RENDER_ALL)
+    return written, removed, len(todo.live)
 
-    A dirty feed whose newest items (ids and story digests) and title are what they
-    were when it was last written is skipped without rendering; a forced one (config
-    change, a display name changed, a file damaged behind our back) is rendered.
+
+def _output_digest(config: Config) -> str:
+    return config.output_digest() + render.RENDER_VERSION
+
+
+def _gather(store: StateStore, config: Config, filters: Filters) -> plan.Look:
+    """What the state and `feeds/` say before deciding which feeds to write.
+
+    After a cold publish or a change of settings every feed is looked at; the state may
+    then be new while old feeds are still there (a deleted state, a killed first run):
+    our files on disk count as outputs, so that stale ones go.
     """
     feeds_dir = config.paths.feeds
-    filters = _filters(config, now)
-    site = config.site
     outputs = store.outputs()
-    fingerprint = config.output_fingerprint() + render.RENDER_VERSION
-    last = store.get_meta("rendered_at")
-    dirty = store.dirty()
-    known = store.feed_rows()
-    everything = bool(store.get_meta("render_all")) or store.get_meta("fingerprint") != fingerprint
-    pages_stale = everything
+    everything = bool(store.get_meta(Meta.RENDER_ALL)) or store.get_meta(Meta.OUTPUT_DIGEST) != _output_digest(config)
+    last = store.get_meta(Meta.RENDERED_AT)
     if everything:
-        # The state may be new while old feeds are still there (a deleted state, a
-        # killed first run): our files on disk count as outputs, so stale ones go.
-        outputs = {path: (0, 0) for path in write.existing(feeds_dir, render.is_output_path)} | outputs
-        keys = set(store.all_feed_keys(filters)) | set(known) | {k for k in map(render.key_of_path, outputs) if k}
-        dirty = dict.fromkeys(keys, True)
-    else:
-        if last is not None:
-            for key in store.released_between(int(last), filters.now):
-                dirty.setdefault(key, False)
-        for path, (size, mtime_ns) in outputs.items():
-            try:
-                st = (feeds_dir / path).stat()
-                intact = (st.st_size, st.st_mtime_ns) == (size, mtime_ns)
-            except FileNotFoundError:
-                intact = False
-            if not intact:  # deleted, edited or replaced behind our back: restore it
-                damaged = render.key_of_path(path)
-                if damaged is None:
-                    pages_stale = True
-                else:
-                    dirty[damaged] = True
-        pages_stale = pages_stale or not {render.INDEX_PATH, render.OPML_PATH} <= set(outputs)
-    names = _names(store)
-    written: list[str] = []
-    removed: list[str] = []
-    rendered: list[str] = []
-    feed_rows: dict[FeedKey, tuple[str, str] | None] = {}  # new (title, signature), None: gone
+        found = write.existing(feeds_dir, render.is_output_path)
+        return plan.Look(store.dirty(), True, store.all_feed_keys(filters), store.feed_rows(),
+                         {*found, *outputs}, (), ())
+    released = store.released_between(int(last), filters.now) if last is not None else set()
+    return plan.Look(store.dirty(), False, (), store.feed_rows(), set(outputs), released,
+                     _damaged(feeds_dir, outputs))
 
-    def record(results: Iterable[tuple[str, bool]]) -> None:
-        for path, changed in results:
-            if changed:
-                written.append(path)
-            rendered.append(path)
 
-    to_render: list[render.FeedInfo] = []
-    for key, force in sorted(dirty.items()):
-        heads = store.feed_heads(key, filters, config.feeds.max_items)
-        if not heads:
-            for fmt in render.FORMATS:
-                if write.remove(feeds_dir, render.feed_path(key, fmt)):
-                    removed.append(render.feed_path(key, fmt))
-            if key in known:
-                feed_rows[key] = None
+def _damaged(feeds_dir: Path, outputs: dict[str, tuple[int, int]]) -> list[str]:
+    """Files we wrote that were deleted, edited or replaced behind our back."""
+    damaged = []
+    for path, (size, mtime_ns) in outputs.items():
+        try:
+            st = (feeds_dir / path).stat()
+        except FileNotFoundError:
+            damaged.append(path)
             continue
-        info = render.feed_info(key, site, names)
-        row = (info.title, _signature(heads))
-        if not force and known.get(key) == row:
-            continue  # same items, same content: the bytes on disk are already right
-        to_render.append(info)
-        feed_rows[key] = row
-    record(_rendered(store, config, filters, to_render, names))
-    live = {key: row[0] for key, row in known.items()}
-    for key, new in feed_rows.items():
-        if new is None:
-            live.pop(key, None)
-        else:
-            live[key] = new[0]
-    titles_changed = any(new is None or known.get(key, ("",))[0] != new[0] for key, new in feed_rows.items())
-    if pages_stale or titles_changed:
-        infos = [render.FeedInfo(key, title, "") for key, title in sorted(live.items())]
-        record(_write_files(feeds_dir, {render.INDEX_PATH: render.render_index(infos, site),
-                                        render.OPML_PATH: render.render_opml(
-                                            infos, site, cast(render.Format, config.feeds.opml_format))}))
-    expected = {render.feed_path(k, f) for k in live for f in render.FORMATS}
-    expected |= {render.INDEX_PATH, render.OPML_PATH}
-    stale = sorted(set(outputs) - expected)
-    for path in stale:
-        if write.remove(feeds_dir, path):
-            removed.append(path)
+        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+            damaged.append(path)
+    return damaged
+
+
+def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.RenderPlan,
+               names: Names) -> tuple[list[str], list[str]]:
+    """Write and remove what the plan says, and record it in the state; returns (written, removed)."""
+    feeds_dir = config.paths.feeds
+    written: list[str] = []
+    rendered: list[str] = []
+    files = _rendered(store, config, filters, todo.render, names)
+    if todo.pages:
+        infos = [FeedInfo(key, title, "") for key, title in sorted(todo.live.items())]
+        files = _chain(files, _write_files(feeds_dir, {
+            render.INDEX_PATH: pages.render_index(infos, config.site),
+            render.OPML_PATH: pages.render_opml(infos, config.site, by_name(config.feeds.opml_format)),
+        }))
+    for path, changed in files:
+        rendered.append(path)
+        if changed:
+            written.append(path)
+    removed = [path for path in todo.remove if write.remove(feeds_dir, path)]
     with store.transaction():
         for path in rendered:
             st = (feeds_dir / path).stat()
             store.set_output(path, st.st_size, st.st_mtime_ns)
-        for path in stale + removed:
+        for path in todo.remove:
             store.delete_output(path)
-        store.set_feed_rows(feed_rows)
-        store.clear_dirty(dirty)
-        store.set_meta("rendered_at", str(filters.now))
-        store.set_meta("fingerprint", fingerprint)
-        store.db.execute("DELETE FROM meta WHERE key='render_all'")
-    return written, sorted(removed), len(live)
+        store.set_feed_rows(todo.rows)
+    return written, removed
 
 
-# Below this many feeds to render, worker processes cost more than they save.
-PARALLEL_MIN_FEEDS = 40
-RenderJob = tuple[Path, Config, Filters, list[render.FeedInfo]]
+def _chain(*parts: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool]]:
+    for part in parts:
+        yield from part
+
+
+class RenderJob(NamedTuple):
+    """Feeds for one render worker to render and write."""
+
+    state: Path
+    config: Config
+    filters: Filters
+    infos: list[FeedInfo]
 
 
 def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
     """Render and write some feeds in a worker, reading the state without writing it."""
-    state, config, filters, infos = job
-    store = Store(state, readonly=True)
+    store = Store(job.state, readonly=True)
     try:
-        return list(_render_infos(store, config, filters, infos, _names(store)))
+        return list(_render_infos(store, job.config, job.filters, job.infos, _names(store)))
     finally:
         store.close()
 
 
-def _render_infos(
-    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo], names: render.Names
-) -> Iterator[tuple[str, bool]]:
+def _render_infos(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
+                  names: Names) -> Iterator[tuple[str, bool]]:
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items)
         yield from _write_files(config.paths.feeds, render.render_feed(info, items, config.site, names))
@@ -565,30 +445,23 @@ def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> Iterator[tuple[str
         yield path, write.write_if_changed(feeds_dir, path, data)
 
 
-def _rendered(
-    store: Store, config: Config, filters: Filters, infos: list[render.FeedInfo], names: render.Names
-) -> Iterator[tuple[str, bool]]:
+def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
+              names: Names) -> Iterator[tuple[str, bool]]:
     """Each feed rendered and written (path, changed), on every core when there are many
     (a cold publish): the workers write their own files, so their fsyncs overlap too."""
-    workers = min(os.cpu_count() or 1, 8)
+    workers = pool.workers()
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
         yield from _render_infos(store, config, filters, infos, names)
         return
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
-    with _pool(workers) as pool:
-        for done in pool.map(_render_chunk, [(store.path, config, filters, chunk) for chunk in chunks if chunk]):
+    with pool.fork_pool(workers) as executor:
+        for done in executor.map(_render_chunk, [RenderJob(store.path, config, filters, c) for c in chunks if c]):
             yield from done
 
 
-def _signature(heads: list[tuple[str, str]]) -> str:
-    """What a feed's bytes depend on besides config and names: its items, in order."""
-    text = "\n".join(f"{item_id} {digest}" for item_id, digest in heads)
-    return model.digest(text.encode())
-
-
-def _names(store: Store) -> render.Names:
+def _names(store: StateStore) -> Names:
     """Display names read from the state, each looked up once per run."""
-    return render.Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
+    return Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
 
 
 def _cached(lookup: Callable[[str], str]) -> Callable[[str], str]:
@@ -600,6 +473,40 @@ def _cached(lookup: Callable[[str], str]) -> Callable[[str], str]:
         return cache[key]
 
     return cached
+
+
+# --- the result ---------------------------------------------------------------------------------
+
+
+def _result(store: StateStore, config: Config, now: datetime, changes: Changes, run: _Run, written: list[str],
+            removed: list[str], total: int, seconds: float) -> PublishResult:
+    filters = _filters(config, now)
+    counts = store.count_stories(filters)
+    release = store.next_release(filters.now)
+    errors = [f"{p}: file skipped: {m}" for p, m in changes.scan.problems.items()]
+    for problem in store.seed_problems():
+        note = " (its last good version stays published)" if problem.has_last_good else ""
+        error = problem.error
+        errors.append(f"{error}{note}" if error.startswith(problem.path) else f"{problem.path}: {error}{note}")
+    return PublishResult(
+        files_seen=len(changes.scan.files),
+        files_read=run.files_read,
+        seeds_removed=len(changes.gone),
+        stories_published=counts.live,
+        stories_held=counts.held,
+        errors=tuple(errors),
+        warnings=tuple(run.warnings),
+        written=tuple(written),
+        removed=tuple(sorted(removed)),
+        feeds_total=total,
+        seconds=seconds,
+        next_release=datetime.fromtimestamp(release, UTC) if release else None,
+        added=run.added,
+        updated=run.updated,
+        deleted=run.deleted,
+        pending=tuple(changes.pending),
+        pending_until=changes.pending_until,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -614,16 +521,16 @@ def check(config: Config, now: datetime) -> CheckResult:
     paths = config.paths
     check_paths(config)
     scan = load.scan(paths.seeds)
-    jobs: list[Job] = [(paths.seeds, p, size, mtime_ns, None, config.limits, now)
+    jobs = [SeedJob(paths.seeds, p, size, mtime_ns, None, config.limits, now)
             for p, (size, mtime_ns) in sorted(scan.files.items())]
     errors = [f"{p}: file skipped: {m}" for p, m in scan.problems.items()]
     warnings: list[str] = []
     by_url: dict[str, list[str]] = {}
-    for outcome in _outcomes(jobs):
-        warnings.extend(outcome.warnings)
-        if outcome.error:
+    for outcome in ingest.outcomes(jobs):
+        if isinstance(outcome, Failed):
             errors.append(outcome.error)
-        elif outcome.url:
+        elif isinstance(outcome, Parsed):
+            warnings.extend(outcome.warnings)
             by_url.setdefault(outcome.url, []).append(outcome.path)
     for url, seeds in sorted(by_url.items()):
         if len(seeds) > 1:

@@ -29,13 +29,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from aggregator.errors import ServeError
+from aggregator.formats import FORMATS
 from aggregator.model import digest
 
 log = logging.getLogger(__name__)
 
+# Every feed format's files, and the pages: what `feeds/` holds and nothing else.
 CONTENT_TYPES = {
-    ".rss.xml": "application/rss+xml; charset=utf-8",
-    ".atom.xml": "application/atom+xml; charset=utf-8",
+    **{fmt.suffix: f"{fmt.media_type}; charset=utf-8" for fmt in FORMATS},
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
 }

@@ -27,6 +27,7 @@ from typing import Any
 import psutil
 import yaml
 
+from aggregator.formats import FORMATS
 from bench.generate import generate
 
 WORK = Path("bench/work")
@@ -104,6 +105,10 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
             leftover.unlink()
         cold.append(_run_publish(seeds, feeds, state))
     result["cold"] = _median(cold)
+    # Every format of the registry is written: a format whose files are missing would
+    # make the figures look better than what ships.
+    result["feed_files"] = {fmt.name: sum(1 for _ in feeds.rglob("*" + fmt.suffix)) for fmt in FORMATS}
+    assert all(result["feed_files"].values()), result["feed_files"]
     result["noop"] = _median([_run_publish(seeds, feeds, state) for _ in range(repeat)])
     edits = []
     for n in range(repeat):

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree, html
 
-from aggregator import render
+from aggregator import pages, render
 from aggregator.config import LimitsConfig, SiteConfig
 from aggregator.errors import FieldError
-from aggregator.model import Article, FeedKey, Story
+from aggregator.formats import FORMATS, Names, by_name
+from aggregator.model import Article, FeedItem, FeedKey, Story, epoch
 from aggregator.normalize import Normalized, _canonical, _canonical_general, normalize
-from aggregator.store import FeedItem, epoch
 from tests.conftest import BASE_URL, NOW, read_feed
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -226,7 +226,7 @@ def _items(stories: list[Story]) -> list[FeedItem]:
     return sorted(items.values(), key=lambda i: (-epoch(i.article.published), i.id))
 
 
-def _names(stories: list[Story]) -> render.Names:
+def _names(stories: list[Story]) -> Names:
     providers: dict[str, str] = {}
     topics: dict[str, str] = {}
     for story in stories:
@@ -235,7 +235,7 @@ def _names(stories: list[Story]) -> render.Names:
                 providers.setdefault(article.provider.domain, article.provider.name)
         for topic in story.topics:
             topics.setdefault(topic.slug, topic.name)
-    return render.Names(provider=lambda d: providers.get(d, d), topic=lambda s: topics.get(s, s))
+    return Names(provider=lambda d: providers.get(d, d), topic=lambda s: topics.get(s, s))
 
 
 def _check_feed(data: bytes, items: list[FeedItem], fmt: str) -> None:
@@ -291,10 +291,10 @@ def test_rendered_feeds_are_well_formed_and_parse_cleanly(
         else:
             items = [i for i in everything if i.article.provider.domain == key.slug]
         files = render.render_feed(render.feed_info(key, site, names), items, site, names)
-        assert set(files) == {render.feed_path(key, "rss"), render.feed_path(key, "atom")}
+        assert set(files) == {render.feed_path(key, fmt) for fmt in FORMATS}
         for path, data in files.items():
             _check_feed(data, items, "atom" if path.endswith(".atom.xml") else "rss")
     infos = [render.feed_info(key, site, names) for key in sorted(set(keys))]
-    etree.fromstring(render.render_opml(infos, site, "atom"))
-    index = html.document_fromstring(render.render_index(infos, site))
+    etree.fromstring(pages.render_opml(infos, site, by_name("atom")))
+    index = html.document_fromstring(pages.render_index(infos, site))
     assert len(index.findall(".//head/link[@rel='alternate']")) == 2 * len(infos)

@@ -1,9 +1,10 @@
 """The project's habits, checked: `ruff` and `mypy --strict` clean (configured in
-pyproject), commands documented in a form that works, and a repository that stands on its
-own (it points at no document outside itself)."""
+pyproject), functions short and simple enough to read, commands documented in a form that
+works, and a repository that stands on its own (it points at no document outside itself)."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -43,4 +44,24 @@ def test_repository_points_at_nothing_outside_itself() -> None:
     found = [f"{name}: {line.strip()}" for name in tracked if name != "tests/test_style.py"
              and (REPO / name).is_file() and name.endswith((".py", ".md", ".yaml"))
              for line in (REPO / name).read_text(encoding="utf-8").splitlines() if outside.search(line)]
+    assert found == []
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_too_long_or_too_complex() -> None:
+    """Radon ranks a function E or F above 30 paths through it; and none is longer than a screen."""
+    from radon.complexity import cc_rank, cc_visit
+
+    found = []
+    for path in sorted((REPO / "aggregator").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(REPO)
+        found += [f"{rel}:{block.lineno} {block.name} ranks {cc_rank(block.complexity)} ({block.complexity})"
+                  for block in cc_visit(text) if cc_rank(block.complexity) in ("E", "F")]
+        found += [f"{rel}:{node.lineno} {node.name} has {node.end_lineno - node.lineno + 1} lines"
+                  for node in ast.walk(ast.parse(text))
+                  if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None
+                  and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
     assert found == []

@@ -1,0 +1,20 @@
+"""The output formats of every feed, one module each, listed once in `FORMATS`.
+
+A new format is one new module defining a `Format` and one line below: the writer, the
+server's content types, the index page's autodiscovery links, the OPML setting and the
+benchmark all read this list.
+"""
+
+from aggregator.formats.atom import ATOM
+from aggregator.formats.base import Feed, FeedInfo, Format, Names, content_html
+from aggregator.formats.rss import RSS
+
+FORMATS: tuple[Format, ...] = (RSS, ATOM)
+
+
+def by_name(name: str) -> Format:
+    """The format configured as `name` ("rss", "atom"); KeyError if there is none."""
+    return {fmt.name: fmt for fmt in FORMATS}[name]
+
+
+__all__ = ["FORMATS", "Feed", "FeedInfo", "Format", "Names", "by_name", "content_html"]

@@ -1,0 +1,96 @@
+"""What every output format is given and must provide: one feed's items, ready to render."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from aggregator.config import SiteConfig
+from aggregator.model import Article, FeedItem, FeedKey
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Corpus-wide display names, resolved by the store."""
+
+    provider: Callable[[str], str]  # domain -> display name
+    topic: Callable[[str], str]  # slug -> display name
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    key: FeedKey
+    title: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One feed to render: the same in every format."""
+
+    info: FeedInfo
+    items: Sequence[FeedItem]  # newest first, never empty
+    site: SiteConfig
+    names: Names
+
+    def url(self, fmt: Format) -> str:
+        """The absolute URL of this feed in format `fmt`."""
+        return self.site.base_url + self.info.key.stem + fmt.suffix
+
+    @property
+    def updated(self) -> datetime:
+        """The feed's update time: its newest item's, never "now" (same input, same bytes)."""
+        return max(updated(item.article) for item in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One output format of every feed: each module of this package defines one, and
+    `FORMATS` lists them; the writer, the server, the pages and the benchmark read that list."""
+
+    name: str  # as configured (`feeds.opml_format`)
+    label: str  # as shown to people: "RSS"
+    suffix: str  # of its files below feeds/: ".rss.xml"
+    media_type: str  # served as, and announced in links
+    render: Callable[[Feed], bytes]  # the same feed always gives the same bytes
+
+
+def updated(article: Article) -> datetime:
+    return article.updated or article.published
+
+
+def rfc822(moment: datetime) -> str:
+    """RFC 822 date in UTC without touching the process locale (feedgen's way does)."""
+    return format_datetime(moment.astimezone(UTC))
+
+
+def _date_label(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d}"
+
+
+def content_html(item: FeedItem, names: Names) -> str:
+    """The item's HTML: excerpt, the story's own text, and its related coverage."""
+    article = item.article
+    parts = []
+    if article.excerpt:
+        parts.append(f"<p>{html.escape(article.excerpt)}</p>")
+    story = item.story
+    if story is not None:
+        if story.body_html:
+            parts.append(story.body_html)
+        if story.related:
+            parts.append("<h3>Related coverage</h3>")
+            parts.append("<ul>")
+            for related in story.related:
+                parts.append(
+                    f'<li><a href="{html.escape(related.url)}">{html.escape(related.title)}</a>'
+                    f" ({html.escape(names.provider(related.provider.domain))},"
+                    f" {_date_label(related.published)})</li>"
+                )
+            parts.append("</ul>")
+    if not parts:
+        parts.append(f'<p><a href="{html.escape(article.url)}">{html.escape(article.title)}</a></p>')
+    return "\n".join(parts)

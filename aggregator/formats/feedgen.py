@@ -1,0 +1,81 @@
+"""What RSS and Atom share: both are written by feedgen, from the same feed-level data
+and the same entry fields; each format module adds what is its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+
+from aggregator import __version__
+from aggregator.formats.base import Feed, Format, content_html, rfc822, updated
+from aggregator.model import FeedItem, item_id
+
+# Fills what one format writes of an item beyond the shared fields: (entry, item, its HTML).
+EntryFiller = Callable[[FeedEntry, FeedItem, str], None]
+
+
+def generator(feed: Feed, fmt: Format, fill: EntryFiller) -> FeedGenerator:
+    """A feedgen generator holding `feed`, with the format's own entry fields from `fill`."""
+    site, info = feed.site, feed.info
+    gen = FeedGenerator()
+    gen.load_extension("media")
+    gen.load_extension("dc")
+    gen.id(item_id(site.base_url + info.key.stem))
+    gen.title(info.title)
+    gen.subtitle(info.description)  # also the RSS description
+    gen.language(site.language)
+    gen.generator("aggregator", version=__version__)
+    gen.author(name=site.title, uri=site.base_url)
+    # feedgen writes the last link added as the RSS <link>: self first.
+    gen.link(href=feed.url(fmt), rel="self", type=fmt.media_type)
+    gen.link(href=site.base_url, rel="alternate", type="text/html")
+    gen.updated(feed.updated)  # also the RSS lastBuildDate
+    for item in feed.items:
+        # add_entry() first: it gives the entry the feed's extensions (media, dc).
+        entry = gen.add_entry(order="append")
+        _fill_shared(entry, item, feed)
+        fill(entry, item, content_html(item, feed.names))
+        _fill_image(entry, item)
+    return gen
+
+
+def _fill_shared(entry: FeedEntry, item: FeedItem, feed: Feed) -> None:
+    """One item, the same id and content in every feed and format that carries it."""
+    article = item.article
+    entry.guid(item.id, permalink=False)  # also the Atom id
+    entry.title(article.title)
+    entry.link(href=article.url, rel="alternate")
+    entry.published(article.published)
+    entry.updated(updated(article))
+    topics = item.story.topics if item.story is not None else ()
+    # RSS shows the label as the category; Atom keeps the slug as its term.
+    for topic in topics:
+        entry.category(term=topic.slug, label=feed.names.topic(topic.slug))
+
+
+def _fill_image(entry: FeedEntry, item: FeedItem) -> None:
+    image = item.article.image
+    if image is not None:
+        size = {k: str(v) for k, v in (("width", image.width), ("height", image.height)) if v}
+        entry.media.thumbnail({"url": image.url, "group": None, **size})
+        entry.media.content({"url": image.url, "medium": "image", "group": None, **size})
+
+
+def finish(data: bytes) -> bytes:
+    """Write every text `&` as `&#x26;`: the same XML, but the W3C validator takes a
+    literal `&amp;copy;` in a title for an HTML entity, and the numeric form for text."""
+    return data.replace(b"&amp;", b"&#x26;")
+
+
+def _patch_feedgen_dates() -> None:
+    """feedgen formats RSS dates through `locale.setlocale`; use ours instead."""
+    import feedgen.entry
+    import feedgen.feed
+
+    feedgen.entry.formatRFC2822 = rfc822
+    feedgen.feed.formatRFC2822 = rfc822
+
+
+_patch_feedgen_dates()

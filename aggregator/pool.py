@@ -1,0 +1,41 @@
+"""The worker processes every parallel step uses (parsing seeds, scanning folders,
+rendering feeds): forked, never holding the writer lock, never outliving the parent."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+from aggregator import lock
+
+MAX_WORKERS = 8  # beyond this, SQLite's single writer is the bottleneck anyway
+
+
+def workers() -> int:
+    """How many worker processes a parallel step uses: one per core, at most MAX_WORKERS."""
+    return min(os.cpu_count() or 1, MAX_WORKERS)
+
+
+def fork_pool(count: int | None = None) -> ProcessPoolExecutor:
+    """A pool of `count` (default: `workers()`) forked worker processes.
+
+    fork: workers start at once and share the parent's pages; "spawn" would re-import
+    the caller's __main__ in every worker, which breaks library use from a script.
+    """
+    return ProcessPoolExecutor(max_workers=count or workers(), mp_context=get_context("fork"),
+                               initializer=_worker_init)
+
+
+def _worker_init() -> None:
+    """Start of a forked worker: never hold the writer lock, never outlive the parent."""
+    lock.close_inherited()
+    try:  # Linux: the kernel kills the worker when the process that forked it dies
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the line above took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass

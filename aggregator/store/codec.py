@@ -1,0 +1,77 @@
+"""A story as stored: its JSON (sorted keys, versioned by the schema) and its table rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from aggregator import model
+from aggregator.model import Article, Image, Provider, RefRow, Story, StoryRow, StoryRows, Topic, TopicRow, epoch
+
+
+def _article_dict(article: Article) -> dict[str, Any]:
+    image = article.image
+    return {
+        "url": article.url,
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "published": article.published.isoformat(),
+        "updated": article.updated.isoformat() if article.updated else None,
+        "domain": article.provider.domain,
+        "name": article.provider.name,
+        "image": [image.url, image.width, image.height] if image else None,
+    }
+
+
+def _article(data: dict[str, Any]) -> Article:
+    image = data["image"]
+    return Article(
+        url=data["url"],
+        title=data["title"],
+        excerpt=data["excerpt"],
+        published=datetime.fromisoformat(data["published"]),
+        updated=datetime.fromisoformat(data["updated"]) if data["updated"] else None,
+        provider=Provider(domain=data["domain"], name=data["name"]),
+        image=Image(url=image[0], width=image[1], height=image[2]) if image else None,
+    )
+
+
+def story_to_json(story: Story) -> str:
+    """Compact JSON with sorted keys: the same story always gives the same text."""
+    return orjson.dumps(
+        {
+            "article": _article_dict(story.article),
+            "topics": [[t.slug, t.name] for t in story.topics],
+            "related": [_article_dict(a) for a in story.related],
+            "body": story.body_html,
+            "flag": story.published_flag,
+            "quality": story.quality,
+        },
+        option=orjson.OPT_SORT_KEYS,
+    ).decode()
+
+
+def story_from_json(text: str) -> Story:
+    data = orjson.loads(text)
+    return Story(
+        article=_article(data["article"]),
+        topics=tuple(Topic(slug=s, name=n) for s, n in data["topics"]),
+        related=tuple(_article(a) for a in data["related"]),
+        body_html=data["body"],
+        published_flag=data["flag"],
+        quality=data["quality"],
+    )
+
+
+def story_rows(story: Story, story_json: str) -> StoryRows:
+    article = story.article
+    """The rows a story is stored as, with the digest of its JSON."""
+    return StoryRows(
+        story=StoryRow(story.url, story.id, epoch(article.published), article.provider.domain, article.provider.name,
+                       None if story.published_flag is None else int(story.published_flag), story.quality),
+        topics=tuple(TopicRow(t.slug, t.name) for t in story.topics),
+        refs=tuple(RefRow(a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related),
+        digest=model.digest(story_json.encode()),
+    )

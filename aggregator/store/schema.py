@@ -1,0 +1,84 @@
+"""The state database's tables, triggers and indexes, and the version that names them."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "11"  # bump when the schema or the stored story format changes
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- One row per seed file: how it looked on disk, and its last good normalized story.
+CREATE TABLE IF NOT EXISTS seeds(
+    path TEXT PRIMARY KEY, folder TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    digest TEXT NOT NULL, url TEXT, rank TEXT, story TEXT, error TEXT, warnings TEXT);
+CREATE INDEX IF NOT EXISTS seeds_folder ON seeds(folder);
+CREATE INDEX IF NOT EXISTS seeds_errors ON seeds(path) WHERE error IS NOT NULL;
+-- A digest of each folder's seed names, sizes and mtimes as last published: a folder
+-- whose digest is unchanged needs no file-by-file comparison.
+CREATE TABLE IF NOT EXISTS folders(folder TEXT PRIMARY KEY, digest TEXT NOT NULL);
+-- The published stories: one per canonical URL, from the winning seed.
+CREATE TABLE IF NOT EXISTS stories(
+    sid INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, id TEXT NOT NULL, path TEXT NOT NULL, published INTEGER NOT NULL,
+    provider TEXT NOT NULL, provider_name TEXT, flag INTEGER, quality INTEGER,
+    digest TEXT NOT NULL);  -- the story's JSON stays in its seed's row, stored once
+-- One row per (topic, story); a story's topics are distinct slugs (the normalizer).
+CREATE TABLE IF NOT EXISTS story_topics(
+    slug TEXT NOT NULL, url TEXT NOT NULL, name TEXT NOT NULL, published INTEGER NOT NULL, id TEXT NOT NULL);
+-- Related coverage: one row per (article, citing story), distinct (the normalizer); the
+-- article's data is read from the citing story's JSON, so it is stored once. Keys are
+-- short: the article by its item id, the story by its row number (half the size of
+-- URLs in the table and its indexes, which a cold publish builds over 450,000 rows).
+CREATE TABLE IF NOT EXISTS refs(
+    article TEXT NOT NULL, story INTEGER NOT NULL, provider TEXT NOT NULL,
+    provider_name TEXT, published INTEGER NOT NULL);
+-- How often each given name is used for a provider (domain) or topic (slug), kept by
+-- triggers: the display name is the most used one (ties alphabetical), read by index.
+CREATE TABLE IF NOT EXISTS names(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY(kind, slug, name)) WITHOUT ROWID;
+-- Feeds whose output may be stale: written in the same transaction as the change,
+-- cleared only after the files are written, so a crash in between is repaired.
+CREATE TABLE IF NOT EXISTS dirty(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, force INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, slug));
+-- The feeds written: their title and a digest of their items (ids and digests),
+-- so a feed touched by a change that does not reach its newest items is not rendered.
+CREATE TABLE IF NOT EXISTS feeds(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, title TEXT NOT NULL, digest TEXT NOT NULL,
+    PRIMARY KEY(kind, slug));
+-- Files this tool wrote in feeds/, to notice ones deleted or edited behind its back.
+CREATE TABLE IF NOT EXISTS outputs(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+"""
+
+# Keep `names` counting as rows come and go; dropped during a bulk load and replaced by
+# one GROUP BY at its end.
+TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS stories_names_add AFTER INSERT ON stories WHEN new.provider_name IS NOT NULL BEGIN
+    INSERT INTO names VALUES ('provider', new.provider, new.provider_name, 1)
+    ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS stories_names_del AFTER DELETE ON stories WHEN old.provider_name IS NOT NULL BEGIN
+    UPDATE names SET n = n - 1 WHERE kind = 'provider' AND slug = old.provider AND name = old.provider_name; END;
+CREATE TRIGGER IF NOT EXISTS refs_names_add AFTER INSERT ON refs WHEN new.provider_name IS NOT NULL BEGIN
+    INSERT INTO names VALUES ('provider', new.provider, new.provider_name, 1)
+    ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS refs_names_del AFTER DELETE ON refs WHEN old.provider_name IS NOT NULL BEGIN
+    UPDATE names SET n = n - 1 WHERE kind = 'provider' AND slug = old.provider AND name = old.provider_name; END;
+CREATE TRIGGER IF NOT EXISTS topics_names_add AFTER INSERT ON story_topics BEGIN
+    INSERT INTO names VALUES ('topic', new.slug, new.name, 1)
+    ON CONFLICT(kind, slug, name) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS topics_names_del AFTER DELETE ON story_topics BEGIN
+    UPDATE names SET n = n - 1 WHERE kind = 'topic' AND slug = old.slug AND name = old.name; END;
+"""
+
+# Secondary indexes: dropped during a bulk load (a cold publish) and built once after it,
+# which is several times faster than updating them row by row. A run killed meanwhile
+# gets them back when the next one opens the store (IF NOT EXISTS).
+INDEXES = """
+CREATE INDEX IF NOT EXISTS seeds_url ON seeds(url);
+CREATE INDEX IF NOT EXISTS stories_id ON stories(id);
+CREATE INDEX IF NOT EXISTS stories_order ON stories(published DESC, id);
+CREATE INDEX IF NOT EXISTS stories_provider ON stories(provider, published DESC, id);
+CREATE INDEX IF NOT EXISTS story_topics_order ON story_topics(slug, published DESC, id);
+CREATE INDEX IF NOT EXISTS story_topics_url ON story_topics(url);
+CREATE INDEX IF NOT EXISTS refs_article ON refs(article, story);
+CREATE INDEX IF NOT EXISTS refs_provider ON refs(provider, published DESC, article);
+CREATE INDEX IF NOT EXISTS refs_story ON refs(story);
+"""

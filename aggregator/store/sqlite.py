@@ -1,0 +1,71 @@
+"""The state in an embedded SQLite database (WAL): one writer at a time (see `lock`),
+render workers read beside it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+from aggregator.model import Meta
+from aggregator.store.feeds import Feeds
+from aggregator.store.schema import INDEXES, SCHEMA, SCHEMA_VERSION, TRIGGERS
+from aggregator.store.seeds import Seeds
+from aggregator.store.stories import Stories
+
+
+class Store(Seeds, Stories, Feeds):
+    """A connection to the state database, with every part of the store on it."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        self._bulk_names: Counter[tuple[str, str, str]] | None = None  # see bulk_load
+        if readonly:  # a render worker's view: reads only, beside the writer (WAL)
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self._identity = identity(path)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self._identity = identity(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.execute("PRAGMA cache_size=-32768")  # 32 MB; index builds spill to temp files
+        version = self._schema_version()
+        if version not in (None, SCHEMA_VERSION):
+            self._drop_all()  # an older format: safe to rebuild from the seeds
+        # One transaction: a run killed here leaves all of the tables or none.
+        self.db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+        if self.get_meta(Meta.BULK_LOAD):  # a bulk load was killed: finish its last step
+            self._end_bulk_load()
+        self.db.executescript(INDEXES)
+        self.db.executescript(TRIGGERS)
+        self.set_meta(Meta.SCHEMA, SCHEMA_VERSION)
+
+    def _schema_version(self) -> str | None:
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key=?", (Meta.SCHEMA.value,)).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return row[0] if row else None
+
+    def _drop_all(self) -> None:
+        for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+            self.db.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    def close(self) -> None:
+        self.db.close()
+
+    def replaced(self) -> bool:
+        """Whether the database file was deleted or replaced since it was opened."""
+        return identity(self.path) != self._identity
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """Which file or folder `path` names now (device, inode); None if nothing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
