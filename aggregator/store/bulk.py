@@ -26,7 +26,10 @@ class BulkLoad(Connection):
         for line in TRIGGERS.splitlines():
             if line.startswith("CREATE TRIGGER"):
                 self.db.execute(f"DROP TRIGGER IF EXISTS {line.split()[5]}")
-        self._bulk_names = Counter()
+        # Counted in memory only from an empty store: otherwise the counts of the stories
+        # already there would be lost; they are then counted from the tables at the end.
+        empty = self.db.execute("SELECT 1 FROM stories LIMIT 1").fetchone() is None
+        self._bulk_names = Counter() if empty else None
         try:
             yield
         except BaseException:

@@ -96,7 +96,8 @@ class Feeds(Connection):
             )
         else:
             # The provider's stories, plus articles it has only as related coverage:
-            # each such article once, as cited by the first citing story (by URL).
+            # each such article once, as cited by the first citing story (by URL) whose
+            # citation is released.
             cited = columns.format(id="r.article", published="r.published", cited="r.article")
             query = (
                 f"SELECT {select} FROM stories s WHERE s.provider = :slug AND {story_filter}"
@@ -104,7 +105,7 @@ class Feeds(Connection):
                 f" WHERE r.provider = :slug AND r.published <= :now AND {story_filter}"
                 " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.id = r.article)"
                 " AND s.url = (SELECT min(s2.url) FROM refs r2 JOIN stories s2 ON s2.sid = r2.story"
-                f"  WHERE r2.article = r.article AND {_STORY_FILTER.format(s='s2')})"
+                f"  WHERE r2.article = r.article AND r2.published <= :now AND {_STORY_FILTER.format(s='s2')})"
                 " ORDER BY 2 DESC, 1 LIMIT :limit"
             )
         return self.db.execute(query, params)
