@@ -21,7 +21,7 @@ from typing import NamedTuple
 from aggregator import ingest, load, lock, pages, plan, pool, render, write
 from aggregator.config import Config, check_paths
 from aggregator.errors import OutputError
-from aggregator.formats import FeedInfo, Names, by_name
+from aggregator.formats import FORMATS, FeedInfo, Names, by_name
 from aggregator.ingest import Failed, Outcome, Parsed, SeedJob, Unchanged
 from aggregator.model import FeedKey, Filters, Meta, SeedRow, epoch, folder_of
 from aggregator.store import StateStore, Store
@@ -344,7 +344,9 @@ def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list
 
 
 def _output_digest(config: Config) -> str:
-    return config.output_digest() + render.RENDER_VERSION
+    """What every output's bytes depend on besides the data: the settings, the render
+    version and the formats (a format added is written for every feed at once)."""
+    return config.output_digest() + render.RENDER_VERSION + ",".join(fmt.name for fmt in FORMATS)
 
 
 def _gather(store: StateStore, config: Config, filters: Filters) -> plan.Look:

@@ -590,3 +590,23 @@ def test_changed_limits_renormalize_unchanged_seeds(site: Site, now: datetime) -
     (site.seeds / "a.md").unlink()
     result = publish(site.config(), now)  # limits back, and the seed gone: both noticed
     assert result.seeds_removed == 1 and not (site.feeds / "all.atom.xml").exists()
+
+
+def test_a_format_added_to_the_registry_is_written_for_every_feed_at_once(
+        shipped: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new format is one module and one entry in FORMATS: an existing site gets its
+    files at the next publish, with no other change, and the pages link to them."""
+    from aggregator import formats, pages, publish, render
+
+    assert shipped.publish().exit_code == 0
+    feeds = {key for key in map(render.key_of_path, shipped.feed_files()) if key}
+    text = formats.Format(name="text", label="Text", suffix=".feed.txt", media_type="text/plain",
+                          render=lambda feed: "\n".join(item.id for item in feed.items).encode())
+    for module in (render, pages, publish):
+        monkeypatch.setattr(module, "FORMATS", (*formats.FORMATS, text))
+    result = shipped.publish()
+    assert result.exit_code == 0, result.output
+    files = shipped.feed_files()
+    assert {key for key in feeds if f"{key.stem}.feed.txt" in files} == feeds
+    assert b'type="text/plain"' in files["index.html"]
+    assert count(shipped.publish().output, "files written") == 0
