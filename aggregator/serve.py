@@ -44,6 +44,18 @@ CONTENT_TYPES = {
 # help without hiding a new story for long; revalidation is cheap (304).
 CACHE_CONTROL = "public, max-age=60"
 
+# Feeds are public: web-based readers on any origin may fetch them (CORS), and read the
+# validators they need to poll cheaply.
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Content-Length",
+}
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Cache-Control",
+    "Access-Control-Max-Age": "86400",
+}
+
 # Slow or idle clients must not hold connections for long: a request's headers must
 # arrive completely within HEADER_TIMEOUT of the connection opening or of their first
 # byte, a keep-alive connection is closed after IDLE_TIMEOUT without a request, and
@@ -263,6 +275,7 @@ def make_app(root: Path) -> web.Application:
             "Last-Modified": formatdate(snapshot.mtime, usegmt=True),
             "Cache-Control": CACHE_CONTROL,
             "Vary": "Accept-Encoding",
+            **CORS,
         }
         if _not_modified(request, etag, snapshot.mtime):
             return web.Response(status=304, headers=headers)
@@ -272,7 +285,12 @@ def make_app(root: Path) -> web.Application:
         return web.Response(body=body, headers=headers)  # HEAD: aiohttp sends the headers only
 
     app = web.Application(middlewares=[_last_guard])
+    async def preflight(request: web.Request) -> web.StreamResponse:
+        """A browser asking whether a page of another origin may fetch a feed: yes, to read."""
+        return web.Response(status=204, headers={**CORS, **CORS_PREFLIGHT})
+
     app.router.add_get(r"/{tail:[\s\S]*}", handle)  # HEAD too; any path, a decoded newline too: handle() judges it
+    app.router.add_route("OPTIONS", r"/{tail:[\s\S]*}", preflight)
     return app
 
 

@@ -514,3 +514,19 @@ def test_serve_says_when_default_links_do_not_point_at_it(feeds: Path, tmp_path:
     else:
         assert len(warnings) == 1 and "link to http://localhost:8000/" in warnings[0]
         assert f"publish with --base-url http://127.0.0.1:{port}/" in warnings[0]
+
+
+def test_cors_lets_web_based_readers_fetch_feeds(feeds: Path) -> None:
+    with serving(feeds) as server:
+        request = urllib.request.Request(server.url + "all.atom.xml", headers={"Origin": "https://reader.example"})
+        with urllib.request.urlopen(request, timeout=DEADLINE) as response:
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+            assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+        preflight = urllib.request.Request(server.url + "topics/space.atom.xml", method="OPTIONS", headers={
+            "Origin": "https://reader.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match"})
+        with urllib.request.urlopen(preflight, timeout=DEADLINE) as response:
+            assert response.status == 204
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+            assert "GET" in response.headers["Access-Control-Allow-Methods"]
+            assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
