@@ -92,7 +92,7 @@ def _config(config_path: Path | None, **overrides: Any) -> Config:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="aggregator")
 def main() -> None:
-    """Publish RSS 2.0 and Atom 1.0 feeds from a folder of news seed files.
+    """Publish RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds from a folder of news seed files.
 
     Each seed (a .md or .txt file with YAML front matter) is one story with its
     related coverage. Feeds are written per topic, per provider and for all stories,

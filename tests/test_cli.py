@@ -194,7 +194,7 @@ def test_opml_lists_each_feed_once_in_the_configured_format(shipped: Site, tmp_p
     assert shipped.runner.invoke(main, ["publish", "--config", str(config), *shipped.args()]).exit_code == 0
     opml = etree.fromstring((shipped.feeds / "feeds.opml").read_bytes())
     assert sorted(opml.xpath("//outline/@xmlUrl")) == sorted(u.replace(".atom.xml", ".rss.xml") for u in urls)
-    config.write_text("feeds:\n  opml_format: json\n")
+    config.write_text("feeds:\n  opml_format: xml\n")
     result = shipped.runner.invoke(main, ["publish", "--config", str(config), *shipped.args()])
     assert result.exit_code == 2 and "'feeds.opml_format'" in result.output
 

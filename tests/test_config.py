@@ -292,10 +292,10 @@ def test_opml_format_accepts_each_feed_format(fmt: str) -> None:
     assert config_from_mapping({"feeds": {"opml_format": fmt}}).feeds.opml_format == fmt
 
 
-@pytest.mark.parametrize("fmt", ["json", "ATOM", "rss2"])
+@pytest.mark.parametrize("fmt", ["xml", "ATOM", "rss2"])
 def test_opml_format_refuses_anything_else(fmt: str) -> None:
     error = config_error({"feeds": {"opml_format": fmt}})
-    assert (error.key, error.reason) == ("feeds.opml_format", f"must be one of rss, atom, got {fmt!r}")
+    assert (error.key, error.reason) == ("feeds.opml_format", f"must be one of rss, atom, json, got {fmt!r}")
 
 
 # --- command-line overrides and the names of things ------------------------------------------

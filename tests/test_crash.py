@@ -17,6 +17,7 @@ repository's own `config/aggregator.yaml` is not read.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -131,6 +132,8 @@ def check_feeds_complete(feeds: Path, since_ns: int) -> int:
             etree.fromstring(data)  # raises on a truncated or interleaved file
             if path.stat().st_mtime_ns >= since_ns or rel.startswith("all."):
                 read_feed(data, rel)
+        elif rel.endswith(".json"):
+            json.loads(data)  # raises on a truncated file
         elif rel == "index.html":
             assert data.rstrip().endswith(b"</html>"), "index.html is cut short"
             html.document_fromstring(data)

@@ -31,6 +31,7 @@ import pytest
 from click.testing import CliRunner, Result
 from lxml import etree, html
 
+from aggregator.formats import FORMATS
 from aggregator.publish import publish
 from tests.conftest import Site, count, read_feed
 
@@ -211,8 +212,8 @@ def _topics_check(corpus: Corpus, case: Case) -> None:
     terms = {c.get("term") for c in corpus.entry(case.url).iter(f"{ATOM}category")}
     assert terms == {"abs", "a-b", "con-", "space", "etc-passwd"}
     for slug in terms:
-        for suffix in (".rss.xml", ".atom.xml"):
-            assert (corpus.site.feeds / "topics" / f"{slug}{suffix}").is_file()
+        for fmt in FORMATS:
+            assert (corpus.site.feeds / "topics" / f"{slug}{fmt.suffix}").is_file()
     warned = "\n".join(corpus.warnings(case.name))
     for index in (0, 4, 5):  # "..", "", "   "
         assert f"topics[{index}]:" in warned and "no usable letters or digits; dropped" in warned
@@ -574,7 +575,7 @@ ALONE: list[Case] = [
 
 def _provider_files_are(corpus: Corpus, domains: set[str]) -> None:
     names = {p.name for p in (corpus.site.feeds / "providers").iterdir()}
-    assert names == {f"{d}{suffix}" for d in domains for suffix in (".rss.xml", ".atom.xml")}
+    assert names == {f"{d}{fmt.suffix}" for d in domains for fmt in FORMATS}
 
 
 def build(root: Path, cases: list[Case]) -> Corpus:
@@ -689,6 +690,11 @@ def check_outputs_parse(corpus: Corpus) -> None:
     etree.fromstring(files["feeds.opml"])
     doc = html.document_fromstring(files["index.html"])
     assert doc.find("head") is not None
+    json_feeds = [p for p in files if p.endswith(".json")]
+    assert sorted(p.removesuffix(".json") for p in json_feeds) == sorted(
+        p.removesuffix(".atom.xml") for p in feeds if p.endswith(".atom.xml"))
+    for rel in json_feeds:
+        assert json.loads(files[rel])["version"] == "https://jsonfeed.org/version/1.1", rel
 
 
 def test_feeds_hold_only_served_files(corpus: Corpus) -> None:
@@ -699,11 +705,11 @@ def check_only_served_files(corpus: Corpus) -> None:
     for rel in corpus.site.feed_files():
         name = rel.rsplit("/", 1)[-1]
         assert not name.startswith("."), rel
-        assert rel.endswith((".rss.xml", ".atom.xml", ".html", ".opml")), rel
+        assert rel.endswith((".rss.xml", ".atom.xml", ".json", ".html", ".opml")), rel
         assert rel == "index.html" or rel == "feeds.opml" or re.fullmatch(
-            r"(all|topics/[a-z0-9-]+|providers/[^/]+)\.(rss|atom)\.xml", rel), rel
+            r"(all|topics/[a-z0-9-]+|providers/[^/]+)\.(rss\.xml|atom\.xml|json)", rel), rel
     topics = {p.name for p in (corpus.site.feeds / "topics").iterdir()}
-    assert topics and all(re.fullmatch(r"[a-z0-9-]+\.(rss|atom)\.xml", name) for name in topics), topics
+    assert topics and all(re.fullmatch(r"[a-z0-9-]+\.(rss\.xml|atom\.xml|json)", name) for name in topics), topics
 
 
 def test_nothing_written_outside_feeds(corpus: Corpus) -> None:
@@ -753,6 +759,21 @@ def _links_of_feed(data: bytes) -> tuple[list[str], list[etree._Element]]:
     return urls, bodies
 
 
+def _links_of_json_feed(data: bytes) -> tuple[list[str], list[etree._Element]]:
+    """Every URL a JSON Feed gives (its own, authors', items', related articles'), and its HTML bodies parsed."""
+    document = json.loads(data)
+    urls = [document["home_page_url"], document["feed_url"], *(a["url"] for a in document["authors"])]
+    bodies: list[etree._Element] = []
+    for item in document["items"]:
+        urls += [item["url"], *(a["url"] for a in item["authors"])]
+        urls += [item["image"]] if "image" in item else []
+        urls += [related["url"] for related in item.get("_related", {}).get("articles", [])]
+        bodies.append(html.fragment_fromstring(item["content_html"], create_parent="div"))
+    for body in bodies:
+        urls += [e.get(a) for e in body.iter() for a in ("href", "src") if isinstance(e.tag, str) and e.get(a)]
+    return urls, bodies
+
+
 def test_no_hostile_markup_or_scheme_in_outputs(corpus: Corpus) -> None:
     assert check_links_and_markup(corpus) > 1000
     # markup of the source never survives as markup, only the Markdown body's text mentions it
@@ -769,6 +790,8 @@ def check_links_and_markup(corpus: Corpus) -> int:
             doc = html.document_fromstring(data)
             urls = [e.get("href") for e in doc.iter() if isinstance(e.tag, str) and e.get("href")]
             bodies = [doc]
+        elif rel.endswith(".json"):
+            urls, bodies = _links_of_json_feed(data)
         else:
             urls, bodies = _links_of_feed(data)
         for url in urls:

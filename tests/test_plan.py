@@ -92,13 +92,13 @@ def run(feeds: dict[FeedKey, bool], heads: dict[FeedKey, list[Head]], known: dic
 def test_a_known_feed_left_without_items_is_removed_and_forgotten(heads: dict[FeedKey, list[Head]]) -> None:
     known = {AI: row(AI), ALL: row(ALL)}
     done = run({AI: False}, heads, known, outputs=[*PAGES, *render.feed_paths(AI), *render.feed_paths(ALL)])
-    assert done == RenderPlan(render=[], remove=["topics/ai.atom.xml", "topics/ai.rss.xml"], rows={AI: None},
+    assert done == RenderPlan(render=[], remove=sorted(render.feed_paths(AI)), rows={AI: None},
                               live={ALL: "Site: all"}, pages=True)
 
 
 def test_an_unknown_feed_without_items_has_its_files_removed_and_no_row() -> None:
     done = run({BIZ: True}, {BIZ: []}, {ALL: row(ALL)})
-    assert done == RenderPlan(render=[], remove=["topics/biz.atom.xml", "topics/biz.rss.xml"], rows={},
+    assert done == RenderPlan(render=[], remove=sorted(render.feed_paths(BIZ)), rows={},
                               live={ALL: "Site: all"}, pages=False)
 
 
@@ -192,7 +192,7 @@ def test_a_forced_feed_with_new_heads_and_an_emptied_one_in_one_plan() -> None:
     done = run({ALL: True, AI: False, EX: False}, {ALL: HEADS, AI: HEADS[:1], EX: []}, known, outputs)
     assert done == RenderPlan(
         render=[info(ALL), info(AI)],
-        remove=["providers/example.com.atom.xml", "providers/example.com.rss.xml"],
+        remove=sorted(render.feed_paths(EX)),
         rows={ALL: row(ALL), EX: None, AI: row(AI, HEADS[:1])},
         live={ALL: "Site: all", AI: "Site: ai"},
         pages=True,

@@ -9,6 +9,7 @@ AGGREGATOR_PROPERTY_EXAMPLES to a larger number for a longer, randomized hunt.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -293,8 +294,11 @@ def test_rendered_feeds_are_well_formed_and_parse_cleanly(
         files = render.render_feed(render.feed_info(key, site, names), items, site, names)
         assert set(files) == {render.feed_path(key, fmt) for fmt in FORMATS}
         for path, data in files.items():
-            _check_feed(data, items, "atom" if path.endswith(".atom.xml") else "rss")
+            if path.endswith(".json"):
+                assert [item["id"] for item in json.loads(data)["items"]] == [i.id for i in items]
+            else:
+                _check_feed(data, items, "atom" if path.endswith(".atom.xml") else "rss")
     infos = [render.feed_info(key, site, names) for key in sorted(set(keys))]
     etree.fromstring(pages.render_opml(infos, site, by_name("atom")))
     index = html.document_fromstring(pages.render_index(infos, site))
-    assert len(index.findall(".//head/link[@rel='alternate']")) == 2 * len(infos)
+    assert len(index.findall(".//head/link[@rel='alternate']")) == len(FORMATS) * len(infos)

@@ -288,6 +288,8 @@ def test_deleted_seed_disappears_and_empty_topic_loses_its_files(site: Site) -> 
     live = {BASE_URL + f"{name}.{fmt}.xml" for name in ("all", "topics/health", "providers/example.com")
             for fmt in ("rss", "atom")}
     assert {BASE_URL + rel for rel in feeds_of(site)} == live
+    assert not (site.feeds / "topics/space.json").exists()
+    live |= {BASE_URL + f"{name}.json" for name in ("all", "topics/health", "providers/example.com")}
     index = html.document_fromstring((site.feeds / "index.html").read_bytes())
     assert set(index.xpath("//link[@rel='alternate']/@href")) == live
     assert set(index.xpath("//li/a/@href")) == live
@@ -499,7 +501,7 @@ def test_second_writer_is_refused_while_the_lock_is_held(site: Site) -> None:
 def test_state_is_outside_feeds_and_feeds_hold_only_served_files(shipped: Site) -> None:
     assert shipped.publish().exit_code == 0
     names = {p.name for p in shipped.feeds.rglob("*") if p.is_file()}
-    assert all(n.endswith((".xml", ".html", ".opml")) for n in names)
+    assert all(n.endswith((".xml", ".json", ".html", ".opml")) for n in names)
     db = sqlite3.connect(shipped.state)
     assert db.execute("SELECT count(*) FROM stories").fetchone()[0] > 0
 

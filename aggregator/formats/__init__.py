@@ -7,9 +7,10 @@ benchmark all read this list.
 
 from aggregator.formats.atom import ATOM
 from aggregator.formats.base import Feed, FeedInfo, Format, Names, content_html
+from aggregator.formats.jsonfeed import JSON_FEED
 from aggregator.formats.rss import RSS
 
-FORMATS: tuple[Format, ...] = (RSS, ATOM)
+FORMATS: tuple[Format, ...] = (RSS, ATOM, JSON_FEED)
 
 
 def by_name(name: str) -> Format:
