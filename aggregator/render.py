@@ -14,7 +14,7 @@ from aggregator.formats import FORMATS, Feed, FeedInfo, Format, Names
 from aggregator.model import FeedItem, FeedKey
 
 # Bump when the rendered bytes change for the same data: every feed is rewritten once.
-RENDER_VERSION = "r2"
+RENDER_VERSION = "r3"
 INDEX_PATH = "index.html"
 OPML_PATH = "feeds.opml"
 PAGES = (INDEX_PATH, OPML_PATH)

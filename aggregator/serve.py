@@ -28,8 +28,10 @@ from urllib.parse import unquote_to_bytes
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from aggregator import render
 from aggregator.errors import ServeError
 from aggregator.formats import FORMATS
+from aggregator.formats.rss import RSS
 from aggregator.model import digest
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,15 @@ CONTENT_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
 }
-# Feeds change within seconds of a seed; readers poll. A short max-age lets caches
-# help without hiding a new story for long; revalidation is cheap (304).
+# Pages change within seconds of a seed; a short max-age lets caches help without hiding
+# a new story for long; revalidation is cheap (304).
 CACHE_CONTROL = "public, max-age=60"
+# A feed's max-age follows how often it really gets new items (its RSS `<ttl>`, derived
+# from its items' dates): a quarter of that, within these bounds, so that a cache never
+# hides a new item for long.
+FEED_MAX_AGE_MIN = 60
+FEED_MAX_AGE_MAX = 3600
+_TTL = re.compile(rb"<ttl>(\d+)</ttl>")
 
 # Feeds are public: web-based readers on any origin may fetch them (CORS), and read the
 # validators they need to poll cheaply.
@@ -149,6 +157,7 @@ class _Files:
         self._digests: dict[Path, tuple[tuple[int, int], str]] = {}
         self._gzipped: OrderedDict[Path, tuple[tuple[int, int], bytes]] = OrderedDict()
         self._gzipped_bytes = 0
+        self._ttls: dict[Path, tuple[tuple[int, int], int | None]] = {}  # RSS twin -> (stat, ttl)
 
     def resolve(self, raw_path: str) -> tuple[Path, str] | None:
         """The file a request path names and its content type; None if it names nothing we serve."""
@@ -183,6 +192,26 @@ class _Files:
         snapshot = _Snapshot(data, stamp, digest(data), st.st_mtime)
         self._digests[target] = (stamp, snapshot.digest)
         return snapshot
+
+    def cache_control(self, target: Path) -> str:
+        """`Cache-Control` of a served file: a feed's from the refresh hint of its RSS twin."""
+        key = render.key_of_path(target.relative_to(self.root).as_posix())
+        if key is None:
+            return CACHE_CONTROL
+        twin = self.root / render.feed_path(key, RSS)
+        try:
+            with open(twin, "rb") as handle:
+                stamp = os.fstat(handle.fileno())
+                cached = self._ttls.get(twin)
+                if cached is None or cached[0] != (stamp.st_size, stamp.st_mtime_ns):
+                    found = _TTL.search(handle.read(4096))  # in the channel, before the items
+                    cached = (stamp.st_size, stamp.st_mtime_ns), int(found.group(1)) if found else None
+                    self._ttls[twin] = cached
+        except OSError:
+            return CACHE_CONTROL
+        if cached[1] is None:
+            return CACHE_CONTROL
+        return f"public, max-age={min(max(cached[1] * 60 // 4, FEED_MAX_AGE_MIN), FEED_MAX_AGE_MAX)}"
 
     def gzipped(self, target: Path, snapshot: _Snapshot) -> bytes:
         """The gzip body of a snapshot; mtime=0 makes it a function of the bytes alone."""
@@ -273,7 +302,7 @@ def make_app(root: Path) -> web.Application:
         headers = {
             "ETag": etag,
             "Last-Modified": formatdate(snapshot.mtime, usegmt=True),
-            "Cache-Control": CACHE_CONTROL,
+            "Cache-Control": files.cache_control(target),
             "Vary": "Accept-Encoding",
             **CORS,
         }

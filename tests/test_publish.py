@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -612,3 +613,47 @@ def test_a_format_added_to_the_registry_is_written_for_every_feed_at_once(
     assert {key for key in feeds if f"{key.stem}.feed.txt" in files} == feeds
     assert b'type="text/plain"' in files["index.html"]
     assert count(shipped.publish().output, "files written") == 0
+
+
+# --- refresh hints -------------------------------------------------------------------------
+
+
+def _rate_site(site: Site) -> None:
+    """A topic with a story every 30 minutes, and one with a story every two days."""
+    for i in range(5):
+        site.write_seed(f"fast-{i}.md", seed_text(url=f"https://example.com/fast/{i}", title=f"Fast {i}",
+                                                 published=f"2024-05-01T{10 + i // 2:02d}:{30 * (i % 2):02d}:00Z",
+                                                 topics=("Fast",)))
+        site.write_seed(f"slow-{i}.md", seed_text(url=f"https://example.com/slow/{i}", title=f"Slow {i}",
+                                                 published=f"2024-04-{1 + 2 * i:02d}T09:00:00Z", topics=("Slow",)))
+
+
+def test_rss_tells_readers_how_often_the_feed_gets_new_items(site: Site, now: datetime) -> None:
+    from tests.feedlint import lint_feed
+
+    _rate_site(site)
+    assert site.publish().exit_code == 0
+    sy = "{http://purl.org/rss/1.0/modules/syndication/}"
+    for topic, ttl, period, frequency in [("fast", "30", "hourly", "2"), ("slow", "1440", "daily", "1")]:
+        data = (site.feeds / f"topics/{topic}.rss.xml").read_bytes()
+        assert read_feed(data).feed.ttl == ttl
+        channel = etree.fromstring(data).find("channel")
+        assert (channel.findtext(f"{sy}updatePeriod"), channel.findtext(f"{sy}updateFrequency")) == (period, frequency)
+        assert lint_feed(data, BASE_URL + f"topics/{topic}.rss.xml", now) == []
+
+
+def test_the_server_lets_caches_keep_a_feed_as_long_as_its_rate_allows(site: Site) -> None:
+    from aggregator.serve import FeedServer
+
+    _rate_site(site)
+    assert site.publish().exit_code == 0
+    server = FeedServer(site.feeds, "127.0.0.1", 0)
+    server.start()
+    try:
+        expected = {"topics/fast.atom.xml": "public, max-age=450", "topics/fast.json": "public, max-age=450",
+                    "topics/slow.rss.xml": "public, max-age=3600", "index.html": "public, max-age=60"}
+        for path, cache_control in expected.items():
+            with urllib.request.urlopen(server.url + path, timeout=10) as response:
+                assert response.headers["Cache-Control"] == cache_control, path
+    finally:
+        server.stop()

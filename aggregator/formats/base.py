@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import itertools
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +47,11 @@ class Feed:
         """The feed's update time: its newest item's, never "now" (same input, same bytes)."""
         return max(updated(item.article) for item in self.items)
 
+    @property
+    def refresh_minutes(self) -> int:
+        """How often readers are told to come back: see `refresh_minutes`."""
+        return refresh_minutes([item.article.published for item in self.items])
+
 
 @dataclass(frozen=True, slots=True)
 class Format:
@@ -56,6 +63,24 @@ class Format:
     suffix: str  # of its files below feeds/: ".rss.xml"
     media_type: str  # served as, and announced in links
     render: Callable[[Feed], bytes]  # the same feed always gives the same bytes
+
+
+# Readers are told to come back as often as a feed really gets new items: the median gap
+# between its items, within these bounds (a burst must not make every reader poll every
+# minute; a quiet feed is still looked at daily).
+MIN_REFRESH_MINUTES = 15
+MAX_REFRESH_MINUTES = 24 * 60
+
+
+def refresh_minutes(published: Sequence[datetime]) -> int:
+    """Minutes between new items of a feed, from its items' dates: the median gap between
+    consecutive ones, clamped to [MIN_REFRESH_MINUTES, MAX_REFRESH_MINUTES]. From the data
+    only, so the same items always give the same hint (and the same bytes)."""
+    ordered = sorted(published, reverse=True)
+    gaps = [(newer - older).total_seconds() / 60 for newer, older in itertools.pairwise(ordered)]
+    if not gaps:
+        return MAX_REFRESH_MINUTES
+    return int(min(max(round(statistics.median(gaps)), MIN_REFRESH_MINUTES), MAX_REFRESH_MINUTES))
 
 
 def updated(article: Article) -> datetime:

@@ -1,8 +1,13 @@
-"""RSS 2.0, with Media RSS thumbnails and the outlet as dc:creator."""
+"""RSS 2.0, with Media RSS thumbnails, the outlet as dc:creator, and refresh hints
+(`<ttl>` and the syndication module's `sy:updatePeriod` / `sy:updateFrequency`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.util import xml_elem
 
 from aggregator.formats.base import Feed, Format
 from aggregator.formats.feedgen import finish, generator
@@ -19,7 +24,39 @@ def render(feed: Feed) -> bytes:
         entry.dc.dc_creator(provider)
         entry.source(url=feed.site.base_url + FeedKey("provider", domain).stem + RSS.suffix, title=provider)
 
-    return finish(generator(feed, RSS, fill).rss_str(pretty=True))
+    gen = generator(feed, RSS, fill, extensions={"sy": (_Syndication, BaseEntryExtension)})
+    minutes = feed.refresh_minutes
+    gen.ttl(minutes)
+    gen.sy.period, gen.sy.frequency = update_period(minutes)
+    return finish(gen.rss_str(pretty=True))
+
+
+SY = "http://purl.org/rss/1.0/modules/syndication/"
+
+
+def update_period(minutes: int) -> tuple[str, int]:
+    """The syndication module's (updatePeriod, updateFrequency) closest to `minutes`."""
+    if minutes < 60:
+        return "hourly", max(1, round(60 / minutes))
+    return "daily", max(1, round(24 * 60 / minutes))
+
+
+class _Syndication(BaseExtension):  # type: ignore[misc]
+    """`sy:updatePeriod` and `sy:updateFrequency` (feedgen's own extension misspells them
+    `sy:UpdatePeriod` and writes "None" for a frequency not set)."""
+
+    def __init__(self) -> None:
+        self.period = "daily"
+        self.frequency = 1
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"sy": SY}
+
+    def extend_rss(self, rss_feed: Any) -> Any:
+        channel = rss_feed[0]
+        xml_elem(f"{{{SY}}}updatePeriod", channel).text = self.period
+        xml_elem(f"{{{SY}}}updateFrequency", channel).text = str(self.frequency)
+        return rss_feed
 
 
 RSS = Format(name="rss", label="RSS", suffix=".rss.xml", media_type="application/rss+xml", render=render)
