@@ -40,9 +40,12 @@ def test_benchmark_help_shows_a_form_that_runs(module: str) -> None:
 def test_repository_points_at_nothing_outside_itself() -> None:
     tracked = subprocess.run(["git", "ls-files", "README.md", "aggregator", "tests", "bench", "config"], cwd=REPO,
                              capture_output=True, text=True, check=True).stdout.split()
-    outside = re.compile(r"\bSPEC\b|SPEC\.md|STYLE\.md|\.\./shared|\bthe [a-z-]+ issue\b|\bissue \d+")
-    found = [f"{name}: {line.strip()}" for name in tracked if name != "tests/test_style.py"
-             and (REPO / name).is_file() and name.endswith((".py", ".md", ".yaml"))
+    # Documents and trackers outside the repository, spelled in pieces so that this
+    # pattern does not name them itself.
+    spec, style, issue = "SP" + "EC", "ST" + "YLE", "is" + "sue"
+    outside = re.compile(rf"\b{spec}\b|{style}\.md|\.\./shared|\bthe [a-z-]+ {issue}\b|\b{issue} \d+")
+    found = [f"{name}: {line.strip()}" for name in tracked
+             if (REPO / name).is_file() and name.endswith((".py", ".md", ".yaml"))
              for line in (REPO / name).read_text(encoding="utf-8").splitlines() if outside.search(line)]
     assert found == []
 
