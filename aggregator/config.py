@@ -7,6 +7,7 @@ key (`feeds.max_items`), so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import re
@@ -23,6 +24,10 @@ from aggregator.model import digest
 
 DEFAULT_CONFIG_PATH = Path("config/aggregator.yaml")
 DEFAULT_BASE_URL = "http://localhost:8000/"
+# A host name (letters, digits, hyphens: RFC 1123) or an IPv4 address, as the operator's
+# own base URL may carry it. Stricter than the normalizer's host rule on purpose: article
+# URLs come from the wild (underscores happen), the base URL is ours to get right.
+_BASE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
 # The command-line option that overrides each key: an error names what the user typed.
 OPTIONS = {
     "site.base_url": "--base-url",
@@ -31,8 +36,6 @@ OPTIONS = {
     "paths.state": "--state",
     "daemon.serve": "--serve",
 }
-# A host name or an IPv4 address, as a base URL may carry it (no spaces, no markup).
-_BASE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +183,6 @@ def _base_url(base: str) -> str:
 
 
 def _ipv6(host: str) -> bool:
-    import ipaddress
-
     try:
         return ipaddress.ip_address(host).version == 6
     except ValueError:

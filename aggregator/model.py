@@ -199,6 +199,11 @@ class StoryRows(NamedTuple):
             yield "provider", ref.provider, ref.provider_name
 
 
+class StoryCounts(NamedTuple):
+    live: int  # published now
+    held: int  # held back until their date
+
+
 class Refreshed(NamedTuple):
     """What re-deriving one story from its seeds did."""
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -392,7 +393,7 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
     files = _rendered(store, config, filters, todo.render, names)
     if todo.pages:
         infos = [FeedInfo(key, title, "") for key, title in sorted(todo.live.items())]
-        files = _chain(files, _write_files(feeds_dir, {
+        files = itertools.chain(files, _write_files(feeds_dir, {
             render.INDEX_PATH: pages.render_index(infos, config.site),
             render.OPML_PATH: pages.render_opml(infos, config.site, by_name(config.feeds.opml_format)),
         }))
@@ -409,11 +410,6 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
             store.delete_output(path)
         store.set_feed_rows(todo.rows)
     return written, removed
-
-
-def _chain(*parts: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool]]:
-    for part in parts:
-        yield from part
 
 
 class RenderJob(NamedTuple):

@@ -157,7 +157,7 @@ class _Files:
         self._digests: dict[Path, tuple[tuple[int, int], str]] = {}
         self._gzipped: OrderedDict[Path, tuple[tuple[int, int], bytes]] = OrderedDict()
         self._gzipped_bytes = 0
-        self._ttls: dict[Path, tuple[tuple[int, int], int | None]] = {}  # RSS twin -> (stat, ttl)
+        self._cache_controls: dict[Path, tuple[tuple[int, int], str]] = {}  # RSS twin -> (stat, header)
 
     def resolve(self, raw_path: str) -> tuple[Path, str] | None:
         """The file a request path names and its content type; None if it names nothing we serve."""
@@ -194,24 +194,28 @@ class _Files:
         return snapshot
 
     def cache_control(self, target: Path) -> str:
-        """`Cache-Control` of a served file: a feed's from the refresh hint of its RSS twin."""
+        """`Cache-Control` of a served file: a feed's from the refresh hint of its RSS twin.
+
+        One stat per request; the twin is read again only when a publish replaced it.
+        """
         key = render.key_of_path(target.relative_to(self.root).as_posix())
         if key is None:
             return CACHE_CONTROL
         twin = self.root / render.feed_path(key, RSS)
         try:
-            with open(twin, "rb") as handle:
-                stamp = os.fstat(handle.fileno())
-                cached = self._ttls.get(twin)
-                if cached is None or cached[0] != (stamp.st_size, stamp.st_mtime_ns):
-                    found = _TTL.search(handle.read(4096))  # in the channel, before the items
-                    cached = (stamp.st_size, stamp.st_mtime_ns), int(found.group(1)) if found else None
-                    self._ttls[twin] = cached
+            st = twin.stat()
+            stamp = (st.st_size, st.st_mtime_ns)
+            cached = self._cache_controls.get(twin)
+            if cached is None or cached[0] != stamp:
+                # Anywhere in the file: a long site title can push the channel's <ttl> far;
+                # an item's text never holds a literal tag (it is escaped).
+                found = _TTL.search(twin.read_bytes())
+                age = min(max(int(found.group(1)) * 60 // 4, FEED_MAX_AGE_MIN), FEED_MAX_AGE_MAX) if found else None
+                cached = stamp, f"public, max-age={age}" if age else CACHE_CONTROL
+                self._cache_controls[twin] = cached
         except OSError:
             return CACHE_CONTROL
-        if cached[1] is None:
-            return CACHE_CONTROL
-        return f"public, max-age={min(max(cached[1] * 60 // 4, FEED_MAX_AGE_MIN), FEED_MAX_AGE_MAX)}"
+        return cached[1]
 
     def gzipped(self, target: Path, snapshot: _Snapshot) -> bytes:
         """The gzip body of a snapshot; mtime=0 makes it a function of the bytes alone."""

@@ -21,9 +21,9 @@ from aggregator.model import (
     Refreshed,
     SeedProblem,
     SeedRow,
+    StoryCounts,
     StoryRows,
 )
-from aggregator.store.feeds import StoryCounts
 
 
 class Transactions(Protocol):

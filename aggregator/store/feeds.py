@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
-from aggregator.model import FeedItem, FeedKey, FeedRow, Filters, Head
+from aggregator.model import FeedItem, FeedKey, FeedRow, Filters, Head, StoryCounts
 from aggregator.store.codec import story_from_json
 from aggregator.store.connection import Connection
 
@@ -147,11 +147,6 @@ class Feeds(Connection):
 
     def delete_output(self, path: str) -> None:
         self.db.execute("DELETE FROM outputs WHERE path=?", (path,))
-
-
-class StoryCounts(NamedTuple):
-    live: int  # published now
-    held: int  # held back until their date
 
 
 _STORY_FILTER = "{s}.published <= :now AND (:only = 0 OR {s}.flag = 1) AND (:minq IS NULL OR {s}.quality >= :minq)"
