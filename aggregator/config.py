@@ -59,6 +59,15 @@ class FeedsConfig:
     opml_format: str = "atom"
     only_published: bool = False
     min_quality: int | None = None
+    archives: bool = True  # RFC 5005 archive documents: every item the feed still has
+    archive_page_items: int = 100  # items per archive document
+    tombstones: bool = False  # RFC 6721 deleted-entry elements in the Atom subscription document
+    tombstone_days: int = 7  # how long a deletion stays announced
+
+    @property
+    def history(self) -> bool:
+        """Whether each feed's members are kept: archives and tombstones both need them."""
+        return self.archives or self.tombstones
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +210,10 @@ def _check_ranges(config: Config) -> Config:
         raise ConfigError("site.language", f"must be a BCP 47 language tag such as en or pt-BR, got {language!r}")
     if not 1 <= config.feeds.max_items <= 10_000:
         raise ConfigError("feeds.max_items", "must be between 1 and 10000")
+    if not 10 <= config.feeds.archive_page_items <= 10_000:
+        raise ConfigError("feeds.archive_page_items", "must be between 10 and 10000")
+    if not 1 <= config.feeds.tombstone_days <= 365:
+        raise ConfigError("feeds.tombstone_days", "must be between 1 and 365")
     from aggregator.formats import FORMATS
 
     names = [fmt.name for fmt in FORMATS]

@@ -210,6 +210,32 @@ class Refreshed(NamedTuple):
     existed: bool  # a story had this URL before
     exists: bool  # one has it now
     touched: frozenset[FeedKey]  # feeds of the old and the new version
+    items: frozenset[str] = frozenset()  # ids of the items it shows or showed: the story and its citations
+
+
+class Member(NamedTuple):
+    """One item a feed has now, whether among its newest or only in its archive."""
+
+    kind: FeedKind
+    slug: str
+    id: str  # the item's id
+    published: int  # epoch seconds: orders the feed
+    sid: int  # the story row that holds the item's data (the story, or the story citing it)
+
+
+class Tombstone(NamedTuple):
+    """An item gone from a feed, announced for a while so that readers remove it too."""
+
+    id: str
+    deleted: int  # epoch seconds: when the publish noticed
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHistory:
+    """What a feed's Atom subscription document says of its past."""
+
+    prev_archive: str | None  # path below feeds/ of its newest archive document (None: no archive)
+    tombstones: tuple[Tombstone, ...]  # newest first
 
 
 class Meta(Enum):

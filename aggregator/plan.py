@@ -27,6 +27,11 @@ class Look:
     released: Collection[FeedKey]  # feeds with an item released since the last render
     damaged: Collection[str]  # written files deleted or changed behind our back
 
+    @property
+    def damaged_pages(self) -> list[str]:
+        """The damaged archive documents."""
+        return [path for path in self.damaged if render.archive_key(path) is not None]
+
 
 @dataclass(frozen=True, slots=True)
 class Stale:
@@ -45,6 +50,8 @@ def stale_feeds(look: Look) -> Stale:
     pages = not set(render.PAGES) <= set(look.outputs)
     for path in look.damaged:  # restore it: render it whatever its items
         damaged = render.key_of_path(path)
+        if damaged is None and render.archive_key(path) is not None:
+            continue  # an archive document: `history` writes it again
         if damaged is None:
             pages = True
         else:
@@ -62,12 +69,15 @@ class RenderPlan:
 
 
 def plan(stale: Stale, heads: Mapping[FeedKey, Sequence[Head]], infos: Mapping[FeedKey, FeedInfo],
-         known: Mapping[FeedKey, FeedRow], outputs: Iterable[str]) -> RenderPlan:
-    """What to write and remove, given each stale feed's newest items (`heads`) and its
-    title (`infos`, for those with items).
+         known: Mapping[FeedKey, FeedRow], outputs: Iterable[str],
+         marks: Mapping[FeedKey, str] | None = None) -> RenderPlan:
+    """What to write and remove, given each stale feed's newest items (`heads`), its
+    title (`infos`, for those with items) and what else its bytes depend on (`marks`:
+    its archive and tombstones).
 
-    A feed whose title and items (ids and story digests) are what they were when it was
-    last written is not rendered again, unless it is forced.
+    A feed whose title, items (ids and story digests) and mark are what they were when
+    it was last written is not rendered again, unless it is forced. Archive documents
+    are left to `history`.
     """
     to_render: list[FeedInfo] = []
     emptied: set[str] = set()
@@ -79,7 +89,7 @@ def plan(stale: Stale, heads: Mapping[FeedKey, Sequence[Head]], infos: Mapping[F
                 rows[key] = None
             continue
         info = infos[key]
-        row = FeedRow(info.title, heads_digest(heads[key]))
+        row = FeedRow(info.title, heads_digest(heads[key], (marks or {}).get(key, "")))
         if force or known.get(key) != row:
             to_render.append(info)
             rows[key] = row
@@ -92,11 +102,12 @@ def plan(stale: Stale, heads: Mapping[FeedKey, Sequence[Head]], infos: Mapping[F
     titles_changed = any(new is None or key not in known or known[key].title != new.title
                          for key, new in rows.items())
     expected = {path for key in live for path in render.feed_paths(key)} | set(render.PAGES)
-    remove = sorted(emptied | (set(outputs) - expected))
+    remove = sorted(emptied | {path for path in outputs if path not in expected and render.archive_key(path) is None})
     return RenderPlan(to_render, remove, rows, live, pages=stale.pages or titles_changed)
 
 
-def heads_digest(heads: Iterable[Head]) -> str:
-    """What a feed's bytes depend on besides settings and names: its items, in order."""
-    text = "\n".join(f"{head.id} {head.digest}" for head in heads)
+def heads_digest(heads: Iterable[Head], mark: str = "") -> str:
+    """What a feed's bytes depend on besides settings and names: its items, in order,
+    and its `mark` (`history.Update.mark`)."""
+    text = "\n".join([*(f"{head.id} {head.digest}" for head in heads), *([mark] if mark else [])])
     return model.digest(text.encode())

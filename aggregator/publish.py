@@ -13,18 +13,19 @@ import errno
 import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from aggregator import ingest, load, lock, pages, plan, pool, render, write
+from aggregator import history, ingest, load, lock, pages, plan, pool, render, write
 from aggregator.config import Config, check_paths
 from aggregator.errors import OutputError
 from aggregator.formats import FORMATS, FeedInfo, Names, by_name
+from aggregator.formats.base import NO_HISTORY
 from aggregator.ingest import Failed, Outcome, Parsed, SeedJob, Unchanged
-from aggregator.model import FeedKey, Filters, Meta, SeedRow, epoch, folder_of
+from aggregator.model import FeedHistory, FeedKey, Filters, Meta, SeedRow, epoch, folder_of
 from aggregator.store import StateStore, Store
 
 # Below this many known seeds, a serial scan (stat calls) is quicker than starting workers.
@@ -288,9 +289,11 @@ def _refresh(store: StateStore, urls: set[str], names: set[tuple[str, str]], tra
         names |= store.names_of_stories(urls)
         before = {name: store.display_name(*name) for name in names}
     dirty: set[FeedKey] = set()
+    items: set[str] = set()
     for url in sorted(urls):
         refreshed = store.refresh_story(url, track)
         dirty |= refreshed.touched
+        items |= refreshed.items
         if refreshed.exists:
             run.added += not refreshed.existed
             run.updated += refreshed.existed
@@ -299,6 +302,7 @@ def _refresh(store: StateStore, urls: set[str], names: set[tuple[str, str]], tra
     run.refreshed |= urls
     if track:
         store.mark_dirty(dirty)
+        store.mark_dirty_items(items)
         renamed: set[FeedKey] = set()
         for name in names:
             if store.display_name(*name) != before[name]:
@@ -327,17 +331,22 @@ def _filters(config: Config, now: datetime) -> Filters:
 
 
 def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list[str], list[str], int]:
-    """Write every feed that may have changed; returns (written, removed, feeds live)."""
+    """Write every feed that may have changed, and its archive; returns (written, removed, feeds live)."""
     filters = _filters(config, now)
     look = _gather(store, config, filters)
     stale = plan.stale_feeds(look)
     names = _names(store)
     heads = {key: store.feed_heads(key, filters, config.feeds.max_items) for key in stale.feeds}
+    last = store.get_meta(Meta.RENDERED_AT)
+    kept = history.update(store, config, filters, look.everything, stale.feeds, heads, look.outputs,
+                          look.damaged_pages, None if last is None else int(last))
+    stale = plan.Stale({**dict.fromkeys(kept.feeds, False), **stale.feeds}, stale.pages)
     infos = {key: render.feed_info(key, config.site, names) for key, found in heads.items() if found}
-    todo = plan.plan(stale, heads, infos, look.known, look.outputs)
-    written, removed = _carry_out(store, config, filters, todo, names)
+    todo = plan.plan(stale, heads, infos, look.known, look.outputs, {key: kept.mark(key) for key in heads})
+    written, removed = _carry_out(store, config, filters, todo, names, kept)
     with store.transaction():
         store.clear_dirty(stale.feeds)
+        store.clear_dirty_history()
         store.set_meta(Meta.RENDERED_AT, str(filters.now))
         store.set_meta(Meta.OUTPUT_DIGEST, _output_digest(config))
         store.delete_meta(Meta.RENDER_ALL)
@@ -365,7 +374,11 @@ def _gather(store: StateStore, config: Config, filters: Filters) -> plan.Look:
         found = write.existing(feeds_dir, render.is_output_path)
         return plan.Look(store.dirty(), True, store.all_feed_keys(filters), store.feed_rows(),
                          {*found, *outputs}, (), ())
-    released = store.released_between(int(last), filters.now) if last is not None else set()
+    released: set[FeedKey] = set()
+    if last is not None:
+        released = store.released_between(int(last), filters.now)
+        window = config.feeds.tombstone_days * 86400  # feeds whose tombstones' time is up
+        released |= store.tombstones_expiring(int(last) - window, filters.now - window)
     return plan.Look(store.dirty(), False, (), store.feed_rows(), set(outputs), released,
                      _damaged(feeds_dir, outputs))
 
@@ -385,12 +398,14 @@ def _damaged(feeds_dir: Path, outputs: dict[str, tuple[int, int]]) -> list[str]:
 
 
 def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.RenderPlan,
-               names: Names) -> tuple[list[str], list[str]]:
-    """Write and remove what the plan says, and record it in the state; returns (written, removed)."""
+               names: Names, kept: history.Update) -> tuple[list[str], list[str]]:
+    """Write and remove what the plan and the history update say, and record it in the
+    state; returns (written, removed)."""
     feeds_dir = config.paths.feeds
     written: list[str] = []
     rendered: list[str] = []
-    files = _rendered(store, config, filters, todo.render, names)
+    files = itertools.chain(_rendered(store, config, filters, todo.render, names, kept.histories),
+                            history.write_pages(store, config, kept))
     if todo.pages:
         infos = [FeedInfo(key, title, "") for key, title in sorted(todo.live.items())]
         files = itertools.chain(files, _write_files(feeds_dir, {
@@ -401,12 +416,13 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
         rendered.append(path)
         if changed:
             written.append(path)
-    removed = [path for path in todo.remove if write.remove(feeds_dir, path)]
+    gone = sorted({*todo.remove, *kept.remove})
+    removed = [path for path in gone if write.remove(feeds_dir, path)]
     with store.transaction():
         for path in rendered:
             st = (feeds_dir / path).stat()
             store.set_output(path, st.st_size, st.st_mtime_ns)
-        for path in todo.remove:
+        for path in gone:
             store.delete_output(path)
         store.set_feed_rows(todo.rows)
     return written, removed
@@ -419,22 +435,24 @@ class RenderJob(NamedTuple):
     config: Config
     filters: Filters
     infos: list[FeedInfo]
+    histories: dict[FeedKey, FeedHistory]  # of those of the feeds that have any
 
 
 def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
     """Render and write some feeds in a worker, reading the state without writing it."""
     store = Store(job.state, readonly=True)
     try:
-        return list(_render_infos(store, job.config, job.filters, job.infos, _names(store)))
+        return list(_render_infos(store, job.config, job.filters, job.infos, _names(store), job.histories))
     finally:
         store.close()
 
 
 def _render_infos(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
-                  names: Names) -> Iterator[tuple[str, bool]]:
+                  names: Names, histories: Mapping[FeedKey, FeedHistory]) -> Iterator[tuple[str, bool]]:
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items)
-        yield from _write_files(config.paths.feeds, render.render_feed(info, items, config.site, names))
+        files = render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY))
+        yield from _write_files(config.paths.feeds, files)
 
 
 def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> Iterator[tuple[str, bool]]:
@@ -444,33 +462,24 @@ def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> Iterator[tuple[str
 
 
 def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
-              names: Names) -> Iterator[tuple[str, bool]]:
+              names: Names, histories: dict[FeedKey, FeedHistory]) -> Iterator[tuple[str, bool]]:
     """Each feed rendered and written (path, changed), on every core when there are many
     (a cold publish): the workers write their own files, so their fsyncs overlap too."""
     workers = pool.workers()
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
-        yield from _render_infos(store, config, filters, infos, names)
+        yield from _render_infos(store, config, filters, infos, names, histories)
         return
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
+    jobs = [RenderJob(store.path, config, filters, c, {i.key: histories[i.key] for i in c if i.key in histories})
+            for c in chunks if c]
     with pool.fork_pool(workers) as executor:
-        for done in executor.map(_render_chunk, [RenderJob(store.path, config, filters, c) for c in chunks if c]):
+        for done in executor.map(_render_chunk, jobs):
             yield from done
 
 
 def _names(store: StateStore) -> Names:
     """Display names read from the state, each looked up once per run."""
-    return Names(provider=_cached(store.provider_name), topic=_cached(store.topic_name))
-
-
-def _cached(lookup: Callable[[str], str]) -> Callable[[str], str]:
-    cache: dict[str, str] = {}
-
-    def cached(key: str) -> str:
-        if key not in cache:
-            cache[key] = lookup(key)
-        return cache[key]
-
-    return cached
+    return Names.cached(store.provider_name, store.topic_name)
 
 
 # --- the result ---------------------------------------------------------------------------------
@@ -481,6 +490,11 @@ def _result(store: StateStore, config: Config, now: datetime, changes: Changes, 
     filters = _filters(config, now)
     counts = store.count_stories(filters)
     release = store.next_release(filters.now)
+    if config.feeds.tombstones:  # a tombstone's time running out changes its feed too
+        window = config.feeds.tombstone_days * 86400
+        expiry = store.next_tombstone(filters.now - window)
+        if expiry is not None:
+            release = min(release or expiry + window, expiry + window)
     errors = [f"{p}: file skipped: {m}" for p, m in changes.scan.problems.items()]
     for problem in store.seed_problems():
         note = " (its last good version stays published)" if problem.has_last_good else ""

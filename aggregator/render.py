@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aggregator.config import SiteConfig
-from aggregator.formats import FORMATS, Feed, FeedInfo, Format, Names
-from aggregator.model import FeedItem, FeedKey
+from aggregator.formats import FORMATS, Feed, FeedInfo, Format, Names, archive
+from aggregator.formats.base import NO_HISTORY
+from aggregator.model import FeedHistory, FeedItem, FeedKey
 
 # Bump when the rendered bytes change for the same data: every feed is rewritten once.
-RENDER_VERSION = "r3"
+RENDER_VERSION = "r4"
 INDEX_PATH = "index.html"
 OPML_PATH = "feeds.opml"
 PAGES = (INDEX_PATH, OPML_PATH)
@@ -31,21 +32,36 @@ def feed_paths(key: FeedKey) -> list[str]:
 
 
 def key_of_path(path: str) -> FeedKey | None:
-    """The feed a file below `feeds/` belongs to (None for the pages and anything else)."""
+    """The feed a file below `feeds/` is in one format of (None for the pages, the
+    archive documents and anything else)."""
     for fmt in FORMATS:
         if path.endswith(fmt.suffix):
-            stem = path.removesuffix(fmt.suffix)
-            if stem == "all":
-                return FeedKey("all")
-            kind, _, slug = stem.partition("s/")
-            if kind in ("topic", "provider") and slug:
-                return FeedKey(kind, slug)  # type: ignore[arg-type]
+            return key_of_stem(path.removesuffix(fmt.suffix))
     return None
+
+
+def key_of_stem(stem: str) -> FeedKey | None:
+    """The feed whose files are named `stem` and a suffix (`FeedKey.stem`)."""
+    if stem == "all":
+        return FeedKey("all")
+    kind, _, slug = stem.partition("s/")
+    if kind in ("topic", "provider") and slug and "/" not in slug:
+        return FeedKey(kind, slug)  # type: ignore[arg-type]
+    return None
+
+
+def archive_key(path: str) -> tuple[FeedKey, int] | None:
+    """(feed, number) of an archive document's path below `feeds/`."""
+    found = archive.page_of_path(path)
+    if found is None:
+        return None
+    key = key_of_stem(found[0])
+    return None if key is None else (key, found[1])
 
 
 def is_output_path(path: str) -> bool:
     """A file this tool writes in `feeds/` (anything else there is left alone)."""
-    return path in PAGES or key_of_path(path) is not None
+    return path in PAGES or key_of_path(path) is not None or archive_key(path) is not None
 
 
 def feed_info(key: FeedKey, site: SiteConfig, names: Names) -> FeedInfo:
@@ -58,7 +74,8 @@ def feed_info(key: FeedKey, site: SiteConfig, names: Names) -> FeedInfo:
     return FeedInfo(key, f"{site.title}: {name}", f"Articles from {name} ({key.slug}) on {site.title}")
 
 
-def render_feed(info: FeedInfo, items: Sequence[FeedItem], site: SiteConfig, names: Names) -> dict[str, bytes]:
+def render_feed(info: FeedInfo, items: Sequence[FeedItem], site: SiteConfig, names: Names,
+                history: FeedHistory = NO_HISTORY) -> dict[str, bytes]:
     """Every format of one feed, {path below feeds/: bytes}; `items` newest first."""
-    feed = Feed(info, items, site, names)
+    feed = Feed(info, items, site, names, history)
     return {feed_path(info.key, fmt): fmt.render(feed) for fmt in FORMATS}

@@ -26,11 +26,14 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
+def write_if_changed(root: Path, rel: str, data: bytes, synced: set[Path] | None = None) -> bool:
     """Atomically replace `root/rel` with `data` unless it already holds those bytes.
 
     Temporary file in the same folder, fsync, rename, fsync of the folder: a reader
-    sees the old file or the new one, never half of one, even after a crash.
+    sees the old file or the new one, never half of one, even after a crash. With
+    `synced`, the folder is added to it instead, for the caller to fsync once with
+    `sync_folders` after many files (the rename is atomic either way; the folder's
+    fsync makes it durable).
     """
     target = _target(root, rel)
     try:
@@ -54,8 +57,17 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    if synced is None:
+        _fsync_dir(target.parent)
+    else:
+        synced.add(target.parent)
     return True
+
+
+def sync_folders(folders: set[Path]) -> None:
+    """fsync each folder `write_if_changed` left to the caller."""
+    for folder in sorted(folders):
+        _fsync_dir(folder)
 
 
 def remove(root: Path, rel: str) -> bool:

@@ -74,6 +74,44 @@ def feed_files(feeds: Path) -> dict[str, bytes]:
     return {str(p.relative_to(feeds)): p.read_bytes() for p in sorted(feeds.rglob("*")) if p.is_file()}
 
 
+def differing(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
+    """The outputs that differ: each file byte for byte, except that the archive paging
+    follows the order in which items arrived. So for each feed, the entries of its Atom
+    file and its archive documents taken together must be the same (by id, byte for
+    byte), and its Atom file the same but for the number of the archive it links to."""
+    plain = sorted(p for p in {*got, *want} if not p.startswith("archive/")
+                   and _unlinked(got.get(p)) != _unlinked(want.get(p)))
+    ours, theirs = _history(got), _history(want)
+    return plain + sorted(stem for stem in {*ours, *theirs} if ours.get(stem) != theirs.get(stem))
+
+
+_PREV_ARCHIVE = re.compile(rb'\n *<link href="[^"]*" rel="prev-archive"[^>]*/>')
+
+
+def _unlinked(data: bytes | None) -> bytes | None:
+    return None if data is None else _PREV_ARCHIVE.sub(b"", data)
+
+
+def _history(files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
+    """Each feed's entries in its Atom file and its archive documents, by id; an entry
+    is in one archive document at most."""
+    by_feed: dict[str, dict[str, bytes]] = {}
+    archived_ids: dict[str, set[str]] = {}
+    for path, data in files.items():
+        archived = path.startswith("archive/")
+        if not archived and not path.endswith(".atom.xml"):
+            continue
+        stem = path.removeprefix("archive/").rsplit("/", 1)[0] if archived else path.removesuffix(".atom.xml")
+        entries = by_feed.setdefault(stem, {})
+        seen = archived_ids.setdefault(stem, set()) if archived else set()
+        for entry in re.findall(rb"  <entry>\n.*?</entry>\n", data, re.S):
+            id_ = re.search(rb"<id>(.*?)</id>", entry).group(1).decode()  # type: ignore[union-attr]
+            assert id_ not in seen, f"{id_} twice in the archive of {stem}"
+            seen.add(id_)
+            assert entries.setdefault(id_, entry) == entry, f"{id_} differs in {path}"
+    return by_feed
+
+
 def read_feed(data: bytes, rel: str = "") -> feedparser.FeedParserDict:
     """A feed read as a feed reader does; it must parse without complaint (bozo == 0)."""
     feed = feedparser.parse(data)

@@ -112,7 +112,8 @@ def test_a_file_error_names_the_file_and_the_key(empty_cwd: Path) -> None:
         ({"site": {"titel": "x"}}, "site.titel", "unknown key (known: title, description, base_url, language)"),
         ({"paths": {"seed": "x"}}, "paths.seed", "unknown key (known: seeds, feeds, state)"),
         ({"feeds": {"max": 1}}, "feeds.max",
-         "unknown key (known: max_items, opml_format, only_published, min_quality)"),
+         "unknown key (known: max_items, opml_format, only_published, min_quality, archives,"
+         " archive_page_items, tombstones, tombstone_days)"),
         ({"limits": {"max_bytes": 1}}, "limits.max_bytes",
          "unknown key (known: max_seed_bytes, max_related, max_title_chars, max_excerpt_chars, max_body_chars, "
          "max_topics, max_images)"),

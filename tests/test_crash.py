@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
-from tests.conftest import BASE_URL, count, feed_files, read_feed, seed_text
+from tests.conftest import BASE_URL, count, differing, feed_files, read_feed, seed_text
 
 TEMP_MARK = ".aggregator-tmp"  # write.TEMP_MARK; spelled out so the test does not depend on it
 CRASH_SEEDS = 1500
@@ -300,9 +300,7 @@ def test_sigkill_at_chosen_points_never_corrupts_feeds_or_state(
     assert kills[0] in dict(STOPS["cold"]) and len(set(kills)) >= 3, log  # the first run is always stopped
     assert temporaries(victim.feeds) == set()
     check_integrity(victim.state)
-    got = victim.files()
-    assert sorted(got) == sorted(expected)
-    assert [p for p in expected if got[p] != expected[p]] == []
+    assert differing(victim.files(), expected) == []
     again = victim.run()
     assert again.returncode == 0 and count(again.stdout, "files written") == 0, again.stdout
 
@@ -431,5 +429,5 @@ def test_seeds_edited_during_a_publish_are_picked_up_by_the_next(
     assert count(site.run().stdout, "read") == 0  # and nothing is left to pick up after that
     clean = Publisher(tmp_path, seeds, "clean")
     assert clean.run().returncode == 0
-    assert site.files() == clean.files()
+    assert differing(site.files(), clean.files()) == []
     assert b"Added during the run" in site.files()["all.atom.xml"]

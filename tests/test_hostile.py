@@ -31,6 +31,7 @@ import pytest
 from click.testing import CliRunner, Result
 from lxml import etree, html
 
+from aggregator.cli import main
 from aggregator.formats import FORMATS
 from aggregator.publish import publish
 from tests.conftest import Site, count, read_feed
@@ -908,3 +909,26 @@ def test_state_db_is_sound_after_the_corpus(corpus: Corpus) -> None:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         db.close()
+
+
+def test_archived_entries_of_the_corpus_are_the_feeds_entries_byte_for_byte(corpus: Corpus) -> None:
+    """The archive writes entries itself (not through feedgen): on hostile text too, each
+    is the same bytes as the item's entry in the feed's Atom file, which here holds every
+    item."""
+    root = corpus.site.root / "archived"
+    config = corpus.site.root / "archived.yaml"
+    config.write_text("feeds:\n  max_items: 1\n  archive_page_items: 10\n")
+    result = corpus.site.runner.invoke(main, ["publish", "--config", str(config), "--seeds", str(corpus.site.seeds),
+                                              "--feeds", str(root / "feeds"), "--state", str(root / "state.sqlite")])
+    assert result.exit_code == 0, result.output[-3000:]
+    compared = 0
+    for page in sorted((root / "feeds" / "archive").rglob("*.atom.xml")):
+        data = page.read_bytes()
+        etree.fromstring(data)
+        read_feed(data, str(page))
+        stem = page.relative_to(root / "feeds" / "archive").parent.as_posix()
+        full = (corpus.site.feeds / f"{stem}.atom.xml").read_bytes()
+        for entry in re.findall(rb"  <entry>\n.*?</entry>\n", data, re.S):
+            assert entry in full, (page, entry[:300])
+            compared += 1
+    assert compared > 50

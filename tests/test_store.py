@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.history import cold_layout
 from aggregator.model import (
     Article,
     FeedItem,
@@ -23,6 +24,7 @@ from aggregator.model import (
     SeedProblem,
     SeedRow,
     Story,
+    Tombstone,
     Topic,
     epoch,
     item_id,
@@ -30,7 +32,7 @@ from aggregator.model import (
 )
 from aggregator.store import StateStore, Store, identity
 from aggregator.store.codec import story_rows, story_to_json
-from aggregator.store.schema import INDEXES, SCHEMA_VERSION, TRIGGERS
+from aggregator.store.schema import INDEXES, MEMBER_INDEXES, SCHEMA_VERSION, TRIGGERS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = epoch(T0 + timedelta(days=10))
@@ -43,9 +45,11 @@ EX = FeedKey("provider", "example.com")
 NEWS = FeedKey("provider", "news.org")
 WIRE = FeedKey("provider", "wire.net")
 
-INDEX_NAMES = sorted(line.split()[5] for line in INDEXES.strip().splitlines())
+STORY_INDEX_NAMES = sorted(line.split()[5] for line in INDEXES.strip().splitlines())
+INDEX_NAMES = sorted(line.split()[5] for line in (INDEXES + MEMBER_INDEXES).strip().splitlines() if line)
 TRIGGER_NAMES = sorted(line.split()[5] for line in TRIGGERS.splitlines() if line.startswith("CREATE TRIGGER"))
-TABLES = ["dirty", "feeds", "folders", "meta", "names", "outputs", "refs", "seeds", "stories", "story_topics"]
+TABLES = ["archive_ends", "dirty", "dirty_items", "dirty_pages", "feeds", "folders", "members", "meta", "names",
+          "outputs", "refs", "seeds", "stories", "story_topics", "tombstones"]
 
 
 def at(hours: float) -> datetime:
@@ -72,16 +76,21 @@ def put_seed(store: Store, path: str, s: Story, digest: str | None = None) -> No
 
 
 def add(store: Store, path: str, s: Story) -> Refreshed:
-    """A good seed stored and its story re-derived, as a publish does."""
+    """A good seed stored and its story re-derived, as a publish does (the feeds it touched;
+    the items, `test_refresh_story_reports_the_items_of_the_old_and_the_new_version`)."""
     with store.transaction():
         put_seed(store, path, s)
-        return store.refresh_story(s.url)
+        return feeds_touched(store.refresh_story(s.url))
 
 
 def remove(store: Store, path: str, url: str) -> Refreshed:
     with store.transaction():
         store.delete_seed(path)
-        return store.refresh_story(url)
+        return feeds_touched(store.refresh_story(url))
+
+
+def feeds_touched(refreshed: Refreshed) -> Refreshed:
+    return refreshed._replace(items=frozenset())
 
 
 def ids(items: list[Head] | list[FeedItem]) -> list[str]:
@@ -205,7 +214,7 @@ def test_a_seed_gone_bad_keeps_its_last_good_story(store: Store) -> None:
                                      SeedProblem("new.md", "new.md: no front matter", False)]
     assert store.seed_rows(["a.md", "new.md"]) == {"a.md": SeedRow("d:bad", u("a")), "new.md": SeedRow("d:new", None)}
     assert store.seed_stats([""]) == {"a.md": (7, 2_000), "new.md": (3, 3_000)}
-    assert store.refresh_story(u("a")) == Refreshed(True, True, frozenset({ALL, EX, AI}))
+    assert feeds_touched(store.refresh_story(u("a"))) == Refreshed(True, True, frozenset({ALL, EX, AI}))
     assert [item.article.title for item in store.feed_items(ALL, EVERY, 10)] == ["Good"]
     assert store.duplicates(u("a")) == ["a.md"]
     assert store.duplicates("") == []
@@ -269,7 +278,7 @@ def test_duplicates_are_ordered_by_rank_then_path(store: Store) -> None:
         store.put_bad_seed("e.md", 1, 1, "d:e", "broken")
         put_seed(store, "other.md", story(u("other"), 1))
     assert store.duplicates(url) == ["b.md", "a.md", "c.md", "d.md"]
-    assert store.refresh_story(url) == Refreshed(False, True, frozenset({ALL, EX, AI}))
+    assert feeds_touched(store.refresh_story(url)) == Refreshed(False, True, frozenset({ALL, EX, AI}))
     assert store.db.execute("SELECT path FROM stories WHERE url=?", (url,)).fetchall() == [("b.md",)]
 
 
@@ -290,13 +299,13 @@ def test_refresh_story_reports_the_feeds_of_the_old_and_the_new_version(store: S
     assert add(store, "a.md", second) == Refreshed(True, True, frozenset({ALL, EX, AI, NEWS, WIRE, BIZ}))
     assert add(store, "a.md", second) == Refreshed(True, True, frozenset({ALL, WIRE, BIZ}))
     assert remove(store, "a.md", u("a")) == Refreshed(True, False, frozenset({ALL, WIRE, BIZ}))
-    assert store.refresh_story(u("never")) == Refreshed(False, False, frozenset())
+    assert feeds_touched(store.refresh_story(u("never"))) == Refreshed(False, False, frozenset())
 
 
 def test_refresh_story_without_tracking_reports_no_feeds(store: Store) -> None:
     with store.transaction():
         put_seed(store, "a.md", story(u("a"), 1))
-        assert store.refresh_story(u("a"), track=False) == Refreshed(False, True, frozenset())
+        assert feeds_touched(store.refresh_story(u("a"), track=False)) == Refreshed(False, True, frozenset())
     assert ids(store.feed_heads(ALL, EVERY, 10)) == [item_id(u("a"))]
 
 
@@ -305,7 +314,7 @@ def test_a_seed_moving_to_another_url_leaves_the_old_story_to_its_refresh(store:
     assert add(store, "a.md", story(u("b"), 1, provider="wire.net")) == Refreshed(False, True,
                                                                                  frozenset({ALL, WIRE, AI}))
     with store.transaction():
-        assert store.refresh_story(u("a")) == Refreshed(True, False, frozenset({ALL, EX, AI}))
+        assert feeds_touched(store.refresh_story(u("a"))) == Refreshed(True, False, frozenset({ALL, EX, AI}))
     assert ids(store.feed_heads(ALL, EVERY, 10)) == [item_id(u("b"))]
 
 
@@ -566,7 +575,7 @@ def test_a_bulk_load_ends_with_the_indexes_triggers_and_names_a_normal_load_has(
             add(normal, path, s)
         with bulk.bulk_load():
             assert bulk.get_meta(Meta.BULK_LOAD) == "1"
-            assert set(INDEX_NAMES) & set(master(bulk, "index")) == set()
+            assert set(STORY_INDEX_NAMES) & set(master(bulk, "index")) == set()
             assert master(bulk, "trigger") == []
             for path, s in corpus():
                 with bulk.transaction():
@@ -725,3 +734,132 @@ def use(state: StateStore) -> tuple[int, str | None]:
 def test_store_is_a_state_store(store: Store) -> None:
     assert use(store) == (0, SCHEMA_VERSION)
     assert store.dirty() == {ALL: False}
+
+
+# --- members, archive and tombstones -------------------------------------------------------------
+
+
+def test_refresh_story_reports_the_items_of_the_old_and_the_new_version(store: Store) -> None:
+    first = story(u("a"), 1, related=(article("https://news.org/n", 0),))
+    with store.transaction():
+        put_seed(store, "a.md", first)
+        assert store.refresh_story(u("a")).items == {item_id(u("a")), item_id("https://news.org/n")}
+        put_seed(store, "a.md", story(u("a"), 1, related=(article("https://wire.net/w", 0, "wire.net"),)))
+        assert store.refresh_story(u("a")).items == {item_id(u("a")), item_id("https://news.org/n"),
+                                                     item_id("https://wire.net/w")}
+
+
+def members_of(store: Store) -> set[tuple[str, str, str]]:
+    return {(kind, slug, id_) for kind, slug, id_ in store.db.execute("SELECT kind, slug, id FROM members")}
+
+
+def test_replacing_the_members_at_once_gives_what_they_are_item_by_item(store: Store) -> None:
+    shared = article("https://news.org/shared", 2)
+    add(store, "a.md", story(u("a"), 1, related=(shared, article("https://wire.net/w", 3, "wire.net"))))
+    add(store, "b.md", story(u("b"), 2, provider="news.org", topics=(("biz", "Biz"),), related=(shared,)))
+    add(store, "c.md", story(u("c"), 500, related=(article(u("a"), 1, "example.com"),)))  # not released yet
+    with store.transaction():
+        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+    everything = {item_id(x) for x in (u("a"), u("b"), u("c"), "https://news.org/shared", "https://wire.net/w")}
+    assert members_of(store) == {(m.kind, m.slug, m.id) for m in store.members_now(EVERY, everything)}
+    assert members_of(store) == {
+        ("all", "", item_id(u("a"))), ("all", "", item_id(u("b"))),
+        ("topic", "ai", item_id(u("a"))), ("topic", "biz", item_id(u("b"))),
+        ("provider", "example.com", item_id(u("a"))), ("provider", "news.org", item_id(u("b"))),
+        ("provider", "news.org", item_id("https://news.org/shared")),
+        ("provider", "wire.net", item_id("https://wire.net/w")),
+    }
+    # The shared article's data comes from the first citing story by URL: a.
+    sid_a = store.db.execute("SELECT sid FROM stories WHERE url=?", (u("a"),)).fetchone()[0]
+    assert store.db.execute("SELECT sid FROM members WHERE id=?", (item_id("https://news.org/shared"),)).fetchone() \
+        == (sid_a,)
+
+
+def test_an_item_gone_from_a_feed_leaves_a_tombstone_and_its_archived_seq(store: Store) -> None:
+    add(store, "a.md", story(u("a"), 1, related=(article("https://news.org/n", 0),)))
+    with store.transaction():
+        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+        assert store.archive_members(ALL, set()) == [0]
+    add(store, "a.md", story(u("a"), 1, topics=(("biz", "Biz"),)))
+    ids = {item_id(u("a")), item_id("https://news.org/n")}
+    with store.transaction():
+        feeds, seqs = store.update_members(EVERY, ids, NOW + 5)
+    assert feeds == {AI, BIZ, NEWS}
+    assert seqs == {(ALL, 0)}
+    assert store.tombstones(AI, 0, 10) == (Tombstone(item_id(u("a")), NOW + 5),)
+    assert store.tombstones(NEWS, 0, 10) == (Tombstone(item_id("https://news.org/n"), NOW + 5),)
+    assert store.tombstones(AI, NOW + 5, 10) == ()  # only those after `since`
+    assert store.tombstones_expiring(NOW, NOW + 5) == {AI, NEWS}
+    assert store.next_tombstone(NOW) == NOW + 5
+    with store.transaction():
+        store.forget_tombstones(NOW + 5)
+    assert store.tombstones(AI, 0, 10) == ()
+
+
+def test_members_are_archived_oldest_first_and_a_seq_is_never_given_twice(store: Store) -> None:
+    for n in range(5):
+        add(store, f"{n}.md", story(u(str(n)), n))
+    with store.transaction():
+        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+        newest = {item_id(u("4")), item_id(u("3"))}
+        assert store.archive_members(ALL, newest) == [0, 1, 2]
+        assert store.archive_members(ALL, newest) == []
+    assert store.archive_pages([ALL], 2) == {ALL: {1: 2, 2: 1}}
+    order = [id_ for (id_,) in store.db.execute(
+        "SELECT id FROM members WHERE kind='all' AND seq IS NOT NULL ORDER BY seq")]
+    assert order[:3] == [item_id(u("0")), item_id(u("1")), item_id(u("2"))]
+    remove(store, "2.md", u("2"))
+    with store.transaction():
+        store.update_members(EVERY, {item_id(u("2"))}, NOW)
+        assert store.archive_members(ALL, set()) == [3, 4]  # after 2, which went: never reused
+    with store.transaction():
+        store.archive_all_members(0)  # nothing left to give a seq to
+    assert store.archive_pages([ALL], 2) == {ALL: {1: 2, 2: 1, 3: 1}}
+    assert store.archive_pages(None, 10) == {ALL: {1: 4}, AI: {1: 4}, EX: {1: 4}}
+
+
+def test_archived_members_come_grouped_by_their_story_and_in_its_date_order(store: Store) -> None:
+    add(store, "a.md", story(u("a"), 2, related=(article("https://news.org/n", 0),)))
+    add(store, "b.md", story(u("b"), 1))
+    with store.transaction():
+        store.insert_members(*cold_layout(store.fresh_members(EVERY), 0)[:2])
+    rows = list(store.archived([(ALL, 0, 10), (NEWS, 0, 10)]))
+    sid_a, sid_b = (store.db.execute("SELECT sid FROM stories WHERE url=?", (url,)).fetchone()[0]
+                    for url in (u("a"), u("b")))
+    assert [sid for sid, *_ in rows] == [sid_b, sid_a, sid_a]  # b is the older story
+    assert {(key, id_) for _, key, _, id_ in rows} == {
+        (ALL, item_id(u("a"))), (ALL, item_id(u("b"))), (NEWS, item_id("https://news.org/n"))}
+    assert [row[0] for row in store.archived([(ALL, 0, 10), (NEWS, 0, 10)], after=epoch(at(1)))] == [sid_a, sid_a]
+    assert [row[0] for row in store.archived([(ALL, 0, 10)], until=epoch(at(1)))] == [sid_b]
+
+
+def test_forgetting_the_history_empties_its_tables(store: Store) -> None:
+    add(store, "a.md", story(u("a"), 1))
+    with store.transaction():
+        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+        store.mark_dirty_items(["x"])
+        store.mark_dirty_pages([(ALL, 1)])
+        assert store.has_members() and store.dirty_items() == {"x"} and store.dirty_pages() == {(ALL, 1)}
+        store.forget_history()
+    assert not store.has_members() and store.dirty_items() == set() and store.dirty_pages() == set()
+
+
+def test_merging_fresh_members_keeps_seqs_and_leaves_tombstones(store: Store) -> None:
+    for n in range(4):
+        add(store, f"{n}.md", story(u(str(n)), n))
+    with store.transaction():
+        store.insert_members(*cold_layout(store.fresh_members(EVERY), 1)[:2])
+    before = dict(((kind, slug, id_), seq) for kind, slug, id_, seq in store.db.execute(
+        "SELECT kind, slug, id, seq FROM members"))
+    remove(store, "1.md", u("1"))
+    add(store, "9.md", story(u("9"), 9, topics=(("biz", "Biz"),)))
+    with store.transaction():
+        store.merge_members(store.fresh_members(EVERY), NOW + 1, 1)
+    after = dict(((kind, slug, id_), seq) for kind, slug, id_, seq in store.db.execute(
+        "SELECT kind, slug, id, seq FROM members"))
+    kept = {k: v for k, v in before.items() if k in after and v is not None}
+    assert kept and {k: after[k] for k in kept} == kept
+    assert after[("all", "", item_id(u("3")))] == 3  # left the newest: the next seq of the feed, 1 is never reused
+    assert store.tombstones(ALL, 0, 10) == (Tombstone(item_id(u("1")), NOW + 1),)
+    ids = {item_id(u(n)) for n in "01239"}
+    assert set(after) == {(m.kind, m.slug, m.id) for m in store.members_now(EVERY, ids)}

@@ -164,3 +164,16 @@ def test_clean_temporaries_removes_only_our_leftovers(feeds: Path) -> None:
 
 def test_clean_temporaries_of_a_missing_folder_is_zero(tmp_path: Path) -> None:
     assert clean_temporaries(tmp_path / "nowhere") == 0
+
+
+def test_folders_left_to_the_caller_are_synced_once(feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[Path] = []
+    monkeypatch.setattr(write, "_fsync_dir", synced.append)
+    folders: set[Path] = set()
+    for name in ("a/1.xml", "a/2.xml", "b/1.xml"):
+        assert write.write_if_changed(feeds, name, b"<x/>", folders)
+    assert synced == [] and folders == {(feeds / "a").resolve(), (feeds / "b").resolve()}
+    write.sync_folders(folders)
+    assert sorted(synced) == sorted(folders)
+    assert write.write_if_changed(feeds, "c/1.xml", b"<x/>")  # without: at once, as before
+    assert synced[-1] == (feeds / "c").resolve()

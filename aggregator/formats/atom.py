@@ -1,12 +1,21 @@
-"""Atom 1.0 (RFC 4287), with Media RSS thumbnails and the outlet as the entry's author."""
+"""Atom 1.0 (RFC 4287), with Media RSS thumbnails and the outlet as the entry's author;
+the subscription document of the feed's archive (RFC 5005) and, when switched on, its
+tombstones (RFC 6721)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.util import xml_elem
 
 from aggregator.formats.base import Feed, Format
 from aggregator.formats.feedgen import finish, generator
-from aggregator.model import FeedItem
+from aggregator.model import FeedItem, Tombstone
+
+TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"
 
 
 def render(feed: Feed) -> bytes:
@@ -17,7 +26,30 @@ def render(feed: Feed) -> bytes:
             entry.summary(article.excerpt)
         entry.content(body, type="html")
 
-    return finish(generator(feed, ATOM, fill).atom_str(pretty=True))
+    history = feed.history
+    extensions: dict[str, tuple[type, type]] = {"at": (_Tombstones, BaseEntryExtension)} if history.tombstones else {}
+    gen = generator(feed, ATOM, fill, extensions=extensions)
+    if history.prev_archive is not None:
+        gen.link(href=feed.site.base_url + history.prev_archive, rel="prev-archive", type=ATOM.media_type)
+    if history.tombstones:
+        gen.at.tombstones = history.tombstones
+    return finish(gen.atom_str(pretty=True))
+
+
+class _Tombstones(BaseExtension):  # type: ignore[misc]
+    """`at:deleted-entry` elements: items gone from the feed, with when that was noticed."""
+
+    def __init__(self) -> None:
+        self.tombstones: tuple[Tombstone, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"at": TOMBSTONES}
+
+    def extend_atom(self, atom_feed: Any) -> Any:
+        for tombstone in self.tombstones:
+            when = datetime.fromtimestamp(tombstone.deleted, UTC).isoformat()
+            xml_elem(f"{{{TOMBSTONES}}}deleted-entry", atom_feed, ref=tombstone.id, when=when)
+        return atom_feed
 
 
 ATOM = Format(name="atom", label="Atom", suffix=".atom.xml", media_type="application/atom+xml", render=render)

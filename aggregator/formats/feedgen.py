@@ -19,13 +19,14 @@ EntryFiller = Callable[[FeedEntry, FeedItem, str], None]
 def generator(feed: Feed, fmt: Format, fill: EntryFiller,
               extensions: dict[str, tuple[type, type]] | None = None) -> FeedGenerator:
     """A feedgen generator holding `feed`, with the format's own entry fields from `fill`
-    and its own feedgen `extensions` ({namespace: (feed class, entry class)})."""
+    and its own feedgen `extensions` ({namespace: (feed class, entry class)}, written in
+    this format only)."""
     site, info = feed.site, feed.info
     gen = FeedGenerator()
     gen.load_extension("media")
     gen.load_extension("dc")
     for namespace, (feed_class, entry_class) in (extensions or {}).items():
-        gen.register_extension(namespace, feed_class, entry_class, atom=False)
+        gen.register_extension(namespace, feed_class, entry_class, atom=fmt.name == "atom", rss=fmt.name == "rss")
     gen.id(item_id(site.base_url + info.key.stem))
     gen.title(info.title)
     gen.subtitle(info.description)  # also the RSS description

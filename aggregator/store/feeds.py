@@ -52,8 +52,8 @@ class Feeds(Connection):
         One indexed LIMIT 1 probe per topic and provider: cheap however many stories
         and citations there are.
         """
-        params = _params(filters)
-        story_filter = _STORY_FILTER.format(s="s")
+        params = query_params(filters)
+        story_filter = STORY_FILTER.format(s="s")
         keys = []
         if self.db.execute(f"SELECT 1 FROM stories s WHERE {story_filter} LIMIT 1", params).fetchone():
             keys.append(FeedKey("all"))
@@ -84,8 +84,8 @@ class Feeds(Connection):
         holds the item's data) and `cited` (the article's id when the item is an article
         known only as related coverage, else NULL).
         """
-        params = _params(filters) | {"slug": key.slug, "limit": limit}
-        story_filter = _STORY_FILTER.format(s="s")
+        params = query_params(filters) | {"slug": key.slug, "limit": limit}
+        story_filter = STORY_FILTER.format(s="s")
         select = columns.format(id="s.id", published="s.published", cited="NULL")
         if key.kind == "all":
             query = f"SELECT {select} FROM stories s WHERE {story_filter} ORDER BY s.published DESC, s.id LIMIT :limit"
@@ -105,7 +105,7 @@ class Feeds(Connection):
                 f" WHERE r.provider = :slug AND r.published <= :now AND {story_filter}"
                 " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.id = r.article)"
                 " AND s.url = (SELECT min(s2.url) FROM refs r2 JOIN stories s2 ON s2.sid = r2.story"
-                f"  WHERE r2.article = r.article AND r2.published <= :now AND {_STORY_FILTER.format(s='s2')})"
+                f"  WHERE r2.article = r.article AND r2.published <= :now AND {STORY_FILTER.format(s='s2')})"
                 " ORDER BY 2 DESC, 1 LIMIT :limit"
             )
         return self.db.execute(query, params)
@@ -131,8 +131,8 @@ class Feeds(Connection):
 
     def count_stories(self, filters: Filters) -> StoryCounts:
         """How many stories are published now, and how many held back until their date."""
-        params = _params(filters)
-        query = f"SELECT count(*) FROM stories s WHERE {_STORY_FILTER.format(s='s')}"
+        params = query_params(filters)
+        query = f"SELECT count(*) FROM stories s WHERE {STORY_FILTER.format(s='s')}"
         live = self.db.execute(query, params).fetchone()[0]
         held = self.db.execute("SELECT count(*) FROM stories WHERE published > :now", params).fetchone()[0]
         return StoryCounts(live, held)
@@ -149,8 +149,8 @@ class Feeds(Connection):
         self.db.execute("DELETE FROM outputs WHERE path=?", (path,))
 
 
-_STORY_FILTER = "{s}.published <= :now AND (:only = 0 OR {s}.flag = 1) AND (:minq IS NULL OR {s}.quality >= :minq)"
+STORY_FILTER = "{s}.published <= :now AND (:only = 0 OR {s}.flag = 1) AND (:minq IS NULL OR {s}.quality >= :minq)"
 
 
-def _params(filters: Filters) -> dict[str, Any]:
+def query_params(filters: Filters) -> dict[str, Any]:
     return {"now": filters.now, "only": int(filters.only_published), "minq": filters.min_quality}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "11"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "12"  # bump when the schema or the stored story format changes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +44,27 @@ CREATE TABLE IF NOT EXISTS dirty(
 CREATE TABLE IF NOT EXISTS feeds(
     kind TEXT NOT NULL, slug TEXT NOT NULL, title TEXT NOT NULL, digest TEXT NOT NULL,
     PRIMARY KEY(kind, slug));
+-- Every item each feed has now (its members), kept while archives or tombstones are on.
+-- A member gets its `seq` when it first leaves the feed's newest `max_items` (NULL
+-- until then); archive document n of a feed holds the members whose seq is in
+-- [(n-1) * archive_page_items, n * archive_page_items). A seq is never reused or moved,
+-- so a new member, even a back-dated one, never shifts an existing document.
+-- `sid` is the story row that holds the item's data (the story, or the one citing it).
+CREATE TABLE IF NOT EXISTS members(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, id TEXT NOT NULL, published INTEGER NOT NULL,
+    sid INTEGER NOT NULL, seq INTEGER, PRIMARY KEY(kind, slug, id)) WITHOUT ROWID;
+-- The next seq of each feed's archive: above every seq it ever gave.
+CREATE TABLE IF NOT EXISTS archive_ends(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, next_seq INTEGER NOT NULL, PRIMARY KEY(kind, slug));
+-- Items gone from a feed, and when the publish noticed (RFC 6721 tombstones).
+CREATE TABLE IF NOT EXISTS tombstones(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, id TEXT NOT NULL, deleted INTEGER NOT NULL,
+    PRIMARY KEY(kind, slug, id));
+-- Items whose feeds' members must be compared again, and archive documents to write
+-- again: kept, like `dirty`, until the files are written.
+CREATE TABLE IF NOT EXISTS dirty_items(id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dirty_pages(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY(kind, slug, page)) WITHOUT ROWID;
 -- Files this tool wrote in feeds/, to notice ones deleted or edited behind its back.
 CREATE TABLE IF NOT EXISTS outputs(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 """
@@ -81,4 +102,11 @@ CREATE INDEX IF NOT EXISTS story_topics_url ON story_topics(url);
 CREATE INDEX IF NOT EXISTS refs_article ON refs(article, story);
 CREATE INDEX IF NOT EXISTS refs_provider ON refs(provider, published DESC, article);
 CREATE INDEX IF NOT EXISTS refs_story ON refs(story);
+"""
+
+# The members' secondary indexes: dropped while a feed's members are all inserted at once.
+MEMBER_INDEXES = """
+CREATE INDEX IF NOT EXISTS members_id ON members(id);
+CREATE INDEX IF NOT EXISTS members_seq ON members(kind, slug, seq);
+CREATE INDEX IF NOT EXISTS tombstones_deleted ON tombstones(deleted);
 """

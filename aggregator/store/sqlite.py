@@ -9,12 +9,13 @@ from pathlib import Path
 
 from aggregator.model import Meta
 from aggregator.store.feeds import Feeds
-from aggregator.store.schema import INDEXES, SCHEMA, SCHEMA_VERSION, TRIGGERS
+from aggregator.store.history import History
+from aggregator.store.schema import INDEXES, MEMBER_INDEXES, SCHEMA, SCHEMA_VERSION, TRIGGERS
 from aggregator.store.seeds import Seeds
 from aggregator.store.stories import Stories
 
 
-class Store(Seeds, Stories, Feeds):
+class Store(Seeds, Stories, Feeds, History):
     """A connection to the state database, with every part of the store on it."""
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
@@ -40,6 +41,7 @@ class Store(Seeds, Stories, Feeds):
         if self.get_meta(Meta.BULK_LOAD):  # a bulk load was killed: finish its last step
             self._end_bulk_load()
         self.db.executescript(INDEXES)
+        self.db.executescript(MEMBER_INDEXES)
         self.db.executescript(TRIGGERS)
         self.set_meta(Meta.SCHEMA, SCHEMA_VERSION)
 

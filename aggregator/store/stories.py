@@ -20,7 +20,9 @@ class Stories(BulkLoad):
         touched = self.feeds_of_stories([url]) if track else set()
         old = self.db.execute("SELECT sid FROM stories WHERE url=?", (url,)).fetchone()
         existed = old is not None
+        items = {item_id(url)}
         if old is not None:
+            items.update(a for (a,) in self.db.execute("SELECT article FROM refs WHERE story=?", old))
             self.db.execute("DELETE FROM refs WHERE story=?", old)
             self.db.execute("DELETE FROM stories WHERE sid=?", old)
         self.db.execute("DELETE FROM story_topics WHERE url=?", (url,))
@@ -30,10 +32,12 @@ class Stories(BulkLoad):
         ).fetchone()
         if row is not None:
             path, text = row
-            self.insert_story(path, story_rows(story_from_json(text), text))
+            rows = story_rows(story_from_json(text), text)
+            self.insert_story(path, rows)
+            items.update(ref.article for ref in rows.refs)
             if track:
                 touched |= self.feeds_of_stories([url])
-        return Refreshed(existed, row is not None, frozenset(touched))
+        return Refreshed(existed, row is not None, frozenset(touched), frozenset(items))
 
     def insert_story(self, path: str, rows: StoryRows) -> bool:
         """Insert a story that is not in `stories` yet; False if its URL already is."""
@@ -107,6 +111,15 @@ class Stories(BulkLoad):
             )
         )
         return keys
+
+    def released_items(self, after: int, until: int) -> set[str]:
+        """Ids of the stories and articles released in (after, until], and of the
+        articles the released stories cite."""
+        return {i for (i,) in self.db.execute(
+            "SELECT id FROM stories WHERE published > :a AND published <= :u"
+            " UNION SELECT r.article FROM refs r WHERE r.published > :a AND r.published <= :u"
+            " UNION SELECT r.article FROM stories s JOIN refs r ON r.story = s.sid"
+            " WHERE s.published > :a AND s.published <= :u", {"a": after, "u": until})}
 
     def next_release(self, now: int) -> int | None:
         """When the next held-back story or article becomes due (epoch seconds)."""

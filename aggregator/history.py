@@ -1,0 +1,336 @@
+"""Each feed's history beyond its newest items, kept in step by every publish: which
+items it has (its members), the archive documents they fill (RFC 5005), and the
+tombstones of the items it lost (RFC 6721).
+
+`update` brings the members in line with the stories and says which archive documents
+to write or delete and what each Atom subscription document links to; `write_pages`
+writes the documents, reading each story once however many documents show it.
+The paging is described in the internals page ("Archives").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import itertools
+import operator
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from aggregator import model, pool, render, write
+from aggregator.config import Config
+from aggregator.formats import Names
+from aggregator.formats.archive import (
+    Entry,
+    Page,
+    make_entry,
+    page_number,
+    page_of_path,
+    page_path,
+    render_page,
+    seq_range,
+)
+from aggregator.formats.base import NO_HISTORY
+from aggregator.model import FeedHistory, FeedItem, FeedKey, Filters, Head, Member
+from aggregator.store import StateStore, Store, story_from_json
+
+# A feed announces at most this many tombstones at once, the newest: a change of
+# settings that drops thousands of items must not make every Atom file huge.
+MAX_TOMBSTONES = 500
+# Below this many archive documents to write, worker processes cost more than they save.
+PARALLEL_MIN_PAGES = 40
+
+PageKey = tuple[FeedKey, int]  # (feed, document number)
+Placement = tuple[int, FeedKey, int, str]  # (story row holding its data, feed, seq, item id)
+
+
+@dataclass
+class Update:
+    """What one publish does to the feeds' histories."""
+
+    histories: dict[FeedKey, FeedHistory] = field(default_factory=dict)  # of the stale live feeds
+    pages: set[PageKey] = field(default_factory=set)  # archive documents to write
+    remove: set[str] = field(default_factory=set)  # archive documents to delete
+    feeds: set[FeedKey] = field(default_factory=set)  # feeds whose members changed
+    numbers: dict[FeedKey, list[int]] = field(default_factory=dict)  # each written feed's documents, ascending
+    counts: dict[PageKey, int] = field(default_factory=dict)  # items in each document to write
+    # The archived members, when known without asking the state (a cold layout), as
+    # `History.archived` gives them: (story row, feed, seq, item id), by the story's date.
+    placements: list[Placement] | None = None
+
+    def mark(self, key: FeedKey) -> str:
+        """What the feed's Atom subscription document depends on besides its items."""
+        history = self.histories.get(key, NO_HISTORY)
+        return f"{history.prev_archive}|" + ",".join(f"{t.id}@{t.deleted}" for t in history.tombstones)
+
+
+def update(store: StateStore, config: Config, filters: Filters, everything: bool, stale: Collection[FeedKey],
+           heads: dict[FeedKey, list[Head]], outputs: Collection[str], damaged: Iterable[str],
+           released_since: int | None) -> Update:
+    """Bring the members in line with the stories and decide which archive documents to
+    write and delete; `heads` (the stale feeds' newest items) gains the feeds whose
+    members changed. In one transaction, with the documents to write kept in the state
+    until they are written (a run killed before then leaves them to the next)."""
+    feeds = config.feeds
+    archived = {path for path in outputs if page_of_path(path) is not None}
+    if not feeds.history:
+        if store.has_members():
+            with store.transaction():
+                store.forget_history()
+        return Update(remove=archived)
+    with store.transaction():
+        store.forget_tombstones(filters.now - feeds.tombstone_days * 86400)
+        if everything:
+            changed: set[FeedKey] = set()
+            with no_cycle_collection():
+                fresh = store.fresh_members(filters)
+                if store.has_members():
+                    store.merge_members(fresh, filters.now, feeds.max_items)
+                    placements = None
+                else:  # every seq given here, at once; the documents need not ask the state
+                    rows, ends, placements = cold_layout(fresh, feeds.max_items)
+                    store.insert_members(rows, ends)
+                del fresh
+            counts = store.archive_pages(None, feeds.archive_page_items)
+            pages = {(key, n) for key, found in counts.items() for n in found}
+        else:
+            placements = None
+            changed, touched = _update_some(store, config, filters, heads, released_since)
+            touched |= store.dirty_pages() | {page for page in map(render.archive_key, damaged) if page}
+            counts = store.archive_pages({key for key, _ in touched} | set(heads), feeds.archive_page_items)
+            pages = _to_write(touched, counts, archived)
+        if feeds.archives:
+            store.mark_dirty_pages(pages)
+    result = Update(feeds=changed, placements=placements if everything and feeds.archives else None)
+    for key in set(stale) | changed:
+        if heads.get(key):
+            result.histories[key] = _history(store, config, key, counts.get(key) if feeds.archives else None,
+                                             filters.now)
+    if not feeds.archives:
+        result.remove = archived
+        return result
+    result.pages = {(key, n) for key, n in pages if n in counts.get(key, {})}
+    result.numbers = {key: sorted(counts[key]) for key, _ in result.pages}
+    result.counts = {(key, n): counts[key][n] for key, n in result.pages}
+    if everything:
+        result.remove = archived - {page_path(key, n) for key, found in counts.items() for n in found}
+    else:
+        result.remove = {page_path(key, n) for key, n in pages if n not in counts.get(key, {})} & archived
+    return result
+
+
+MemberRow = tuple[str, str, str, int, int, int | None]  # (kind, slug, id, published, sid, seq)
+
+
+def cold_layout(members: Iterable[Member], newest: int) -> tuple[list[MemberRow], list[tuple[str, str, int]],
+                                                                   list[Placement]]:
+    """The seqs of a first publish: in each feed, the members beyond its `newest` by date
+    get seqs, oldest first. Returns the rows to insert, in key order; each feed's next
+    seq; and the archived members ordered by the date of the story holding their data
+    (as `History.archived` gives them)."""
+    by_feed: dict[tuple[str, str], list[Member]] = {}
+    for member in members:
+        by_feed.setdefault((member[0], member[1]), []).append(member)
+    story_dates = {m[4]: m[3] for m in by_feed.get(("all", ""), ())}  # every story holding an item is there
+    rows: list[MemberRow] = []
+    ends: list[tuple[str, str, int]] = []
+    placements: list[Placement] = []
+    for (kind, slug), found in sorted(by_feed.items()):
+        key = FeedKey(kind, slug)  # type: ignore[arg-type]
+        found.sort(key=_ID)  # the feed's order: newest first, ties by id
+        found.sort(key=_PUBLISHED, reverse=True)
+        seqs = {m[2]: seq for seq, m in enumerate(reversed(found[newest:]))}
+        placements += [(m[4], key, seqs[m[2]], m[2]) for m in found[newest:]]
+        found.sort(key=_ID)  # key order, for the insert
+        rows += [(kind, slug, m[2], m[3], m[4], seqs.get(m[2])) for m in found]
+        ends.append((kind, slug, len(seqs)))
+    placements.sort(key=lambda p: (story_dates[p[0]], p[0]))
+    return rows, ends, placements
+
+
+_ID = operator.itemgetter(2)
+_PUBLISHED = operator.itemgetter(3)
+
+
+def _update_some(store: StateStore, config: Config, filters: Filters, heads: dict[FeedKey, list[Head]],
+                 released_since: int | None) -> tuple[set[FeedKey], set[PageKey]]:
+    """The members of the items changed or released since the last publish brought in
+    line, and each stale feed's members that left its newest items archived; returns the
+    feeds whose members changed and the archive documents touched."""
+    feeds = config.feeds
+    ids = store.dirty_items()
+    if released_since is not None:
+        ids |= store.released_items(released_since, filters.now)
+    changed, seqs = store.update_members(filters, ids, filters.now)
+    for key in changed - set(heads):
+        heads[key] = store.feed_heads(key, filters, feeds.max_items)
+    for key, found in heads.items():
+        seqs.update((key, seq) for seq in store.archive_members(key, {head.id for head in found}))
+    return changed, {(key, page_number(seq, feeds.archive_page_items)) for key, seq in seqs}
+
+
+def _to_write(touched: set[PageKey], counts: Mapping[FeedKey, dict[int, int]], written: set[str]) -> set[PageKey]:
+    """The touched documents, and the neighbours whose links change: those of a
+    document that empties (it goes) or that holds an item for the first time."""
+    pages = set(touched)
+    for key, number in touched:
+        present = sorted(counts.get(key, {}))
+        if number in present and page_path(key, number) in written:
+            continue  # the same document with other items: its neighbours' links stay
+        older = [n for n in present if n < number]
+        newer = [n for n in present if n > number]
+        if older:
+            pages.add((key, older[-1]))
+        if newer:
+            pages.add((key, newer[0]))
+    return pages
+
+
+def _history(store: StateStore, config: Config, key: FeedKey, counts: dict[int, int] | None,
+             now: int) -> FeedHistory:
+    feeds = config.feeds
+    prev = page_path(key, max(counts)) if counts else None
+    tombstones = store.tombstones(key, now - feeds.tombstone_days * 86400, MAX_TOMBSTONES) if feeds.tombstones else ()
+    return FeedHistory(prev, tombstones)
+
+
+# --- writing archive documents -----------------------------------------------------------------
+
+
+class PagesJob(NamedTuple):
+    """Archive documents for one worker: those of its stories' dates."""
+
+    state: Path
+    config: Config
+    pages: frozenset[PageKey]
+    numbers: dict[FeedKey, list[int]]
+    counts: dict[PageKey, int]
+    after: int | None  # stories dated in (after, until]
+    until: int | None
+    placements: list[Placement] | None  # its archived members, if known without the state
+
+
+class PagesDone(NamedTuple):
+    written: list[tuple[str, bool]]  # (path, whether its bytes changed)
+    partial: dict[PageKey, list[Entry]]  # documents with items from other workers' stories too
+
+
+def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[tuple[str, bool]]:
+    """Write the archive documents `update` names; yields (path, whether its bytes changed).
+
+    Each story is read and each entry written once, however many documents show it;
+    with many documents, on every core, each worker taking the stories of a run of dates.
+    """
+    if not update.pages:
+        return
+    pages = frozenset(update.pages)
+    workers = pool.workers()
+    known = update.placements
+    if len(pages) < PARALLEL_MIN_PAGES or workers < 2:
+        done = [_write_some(store, config, PagesJob(store.path, config, pages, update.numbers, update.counts,
+                                                     None, None, known), _names(store))]
+    else:
+        cuts: list[int | None] = [None, *store.story_dates(workers), None]
+        shares: list[list[Placement] | None] = [None] * workers
+        if known is not None:
+            shares = [known[n * len(known) // workers:(n + 1) * len(known) // workers] for n in range(workers)]
+        jobs = [PagesJob(store.path, config, pages, update.numbers, update.counts, after, until, share)
+                for (after, until), share in zip(itertools.pairwise(cuts), shares, strict=True)]
+        with pool.fork_pool(workers) as executor:
+            done = list(executor.map(_pages_worker, jobs))
+    partial: dict[PageKey, list[Entry]] = {}
+    for result in done:
+        yield from result.written
+        for page, entries in result.partial.items():
+            partial.setdefault(page, []).extend(entries)
+    names = _names(store)
+    folders: set[Path] = set()
+    for page, entries in sorted(partial.items()):
+        yield _write_page(config, page, entries, update.numbers, names, folders)
+    write.sync_folders(folders)
+
+
+def _pages_worker(job: PagesJob) -> PagesDone:
+    store = Store(job.state, readonly=True)
+    try:
+        with no_cycle_collection():
+            return _write_some(store, job.config, job, _names(store))
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while hundreds of thousands of tuples and records
+    are made, none of them in a cycle: it would otherwise scan them again and again
+    (half the time of a cold archive layout)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) -> PagesDone:
+    """The documents of `job` whose items all come from its stories; the others' entries
+    so far are returned for the caller to finish."""
+    per_page = config.feeds.archive_page_items
+    ranges = [(key, *seq_range(number, per_page)) for key, number in sorted(job.pages)]
+    buffers: dict[PageKey, list[Entry]] = {}
+    written: list[tuple[str, bool]] = []
+    folders: set[Path] = set()
+    rows = job.placements if job.placements is not None else store.archived(ranges, job.after, job.until)
+    for sid, group in itertools.groupby(rows, key=lambda row: row[0]):
+        items = _Items(story_from_json(store.story_text(sid)))
+        entries: dict[str, Entry] = {}
+        for _, key, seq, id_ in group:
+            entry = entries.get(id_)
+            if entry is None:
+                entry = entries[id_] = make_entry(items.get(id_), names)
+            page = (key, page_number(seq, per_page))
+            buffer = buffers.setdefault(page, [])
+            buffer.append(entry)
+            if len(buffer) == job.counts[page]:
+                written.append(_write_page(config, page, buffers.pop(page), job.numbers, names, folders))
+    write.sync_folders(folders)
+    return PagesDone(written, buffers)
+
+
+class _Items:
+    """The items a story holds, by id: the story itself, and each article it cites (ids
+    worked out as far as needed: each is a hash)."""
+
+    def __init__(self, story: model.Story) -> None:
+        self.story = story
+        self.related = iter(story.related)
+        self.ids: dict[str, model.Article] = {}
+
+    def get(self, id_: str) -> FeedItem:
+        story = self.story
+        if id_ == story.id:
+            return FeedItem(id_, story, story.article)
+        found = self.ids.get(id_)
+        while found is None:
+            article = next(self.related)
+            self.ids[article.id] = article
+            found = self.ids.get(id_)
+        return FeedItem(id_, None, found)
+
+
+def _write_page(config: Config, page: PageKey, entries: list[Entry], numbers: Mapping[FeedKey, list[int]],
+                names: Names, folders: set[Path]) -> tuple[str, bool]:
+    key, number = page
+    present = numbers[key]
+    at = present.index(number)
+    info = render.feed_info(key, config.site, names)
+    doc = Page(info, number, present[at - 1] if at else None, present[at + 1] if at + 1 < len(present) else None)
+    path = page_path(key, number)
+    return path, write.write_if_changed(config.paths.feeds, path, render_page(doc, entries, config.site), folders)
+
+
+def _names(store: StateStore) -> Names:
+    return Names.cached(store.provider_name, store.topic_name)

@@ -1,0 +1,284 @@
+"""Every item each feed has now (its members), the archive documents they fill, and the
+tombstones of items gone: a feed's history beyond its newest items."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from typing import Any
+
+from aggregator.model import FeedKey, Filters, Member, Tombstone
+from aggregator.store.connection import Connection
+from aggregator.store.feeds import STORY_FILTER as _FILTER
+from aggregator.store.feeds import query_params as _params
+from aggregator.store.schema import MEMBER_INDEXES
+
+# The members of the combined, topic and provider feeds that are stories; `{only}` is
+# empty or restricts the stories to the ids in the temporary table `wanted`.
+_STORY_MEMBERS = (
+    "SELECT 'all', '', s.id, s.published, s.sid FROM stories s WHERE {filter} {only}"
+    " UNION ALL SELECT 'topic', t.slug, s.id, s.published, s.sid FROM stories s"
+    " JOIN story_topics t ON t.url = s.url WHERE {filter} {only}"
+    " UNION ALL SELECT 'provider', s.provider, s.id, s.published, s.sid FROM stories s WHERE {filter} {only}"
+)
+# Articles known only as related coverage, each in its provider's feed once, as cited by
+# the first citing story (by URL) whose citation is released: as the feeds read them.
+_CITED_MEMBERS = (
+    "SELECT 'provider', r.provider, r.article, r.published, r.story FROM refs r JOIN stories s ON s.sid = r.story"
+    " WHERE r.article IN (SELECT id FROM wanted) AND r.published <= :now AND {filter}"
+    " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.id = r.article)"
+    " AND s.url = (SELECT min(s2.url) FROM refs r2 JOIN stories s2 ON s2.sid = r2.story"
+    "  WHERE r2.article = r.article AND r2.published <= :now AND {filter2})"
+)
+
+
+class History(Connection):
+    # --- what to look at again ---
+
+    def mark_dirty_items(self, ids: Iterable[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO dirty_items(id) VALUES (?)", [(i,) for i in ids])
+
+    def dirty_items(self) -> set[str]:
+        return {i for (i,) in self.db.execute("SELECT id FROM dirty_items")}
+
+    def mark_dirty_pages(self, pages: Iterable[tuple[FeedKey, int]]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO dirty_pages(kind, slug, page) VALUES (?, ?, ?)",
+                            [(key.kind, key.slug, page) for key, page in pages])
+
+    def dirty_pages(self) -> set[tuple[FeedKey, int]]:
+        return {(FeedKey(kind, slug), page) for kind, slug, page in self.db.execute(
+            "SELECT kind, slug, page FROM dirty_pages")}
+
+    def clear_dirty_history(self) -> None:
+        self.db.execute("DELETE FROM dirty_items")
+        self.db.execute("DELETE FROM dirty_pages")
+
+    def forget_history(self) -> None:
+        """No members, archive or tombstones kept (both are switched off)."""
+        for table in ("members", "archive_ends", "tombstones", "dirty_items", "dirty_pages"):
+            self.db.execute(f"DELETE FROM {table}")
+
+    def has_members(self) -> bool:
+        return self.db.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+
+    # --- members ---
+
+    def members_now(self, filters: Filters, ids: Collection[str]) -> list[Member]:
+        """What the stories say the members among these items are now."""
+        self._wanted(ids)
+        params = _params(filters)
+        story = _STORY_MEMBERS.format(filter=_FILTER.format(s="s"), only="AND s.id IN (SELECT id FROM wanted)")
+        cited = _CITED_MEMBERS.format(filter=_FILTER.format(s="s"), filter2=_FILTER.format(s="s2"))
+        return [Member(*row) for row in self.db.execute(f"{story} UNION ALL {cited}", params)]
+
+    def update_members(self, filters: Filters, ids: Collection[str],
+                       noticed: int) -> tuple[set[FeedKey], set[tuple[FeedKey, int]]]:
+        """Members of these items brought in line with the stories; an item gone from a
+        feed leaves a tombstone dated `noticed`. Returns the feeds whose members changed,
+        and (feed, seq) of each archived member that changed or went."""
+        if not ids:
+            return set(), set()
+        fresh = {(m.kind, m.slug, m.id): m for m in self.members_now(filters, ids)}
+        self._wanted(ids)
+        old = {(kind, slug, id_): (published, sid, seq) for kind, slug, id_, published, sid, seq in self.db.execute(
+            "SELECT kind, slug, id, published, sid, seq FROM members WHERE id IN (SELECT id FROM wanted)")}
+        feeds: set[FeedKey] = set()
+        seqs: set[tuple[FeedKey, int]] = set()
+        for (kind, slug, id_), (published, sid, seq) in old.items():
+            key = FeedKey(kind, slug)
+            member = fresh.get((kind, slug, id_))
+            if seq is not None:
+                seqs.add((key, seq))  # its data may have changed: its document is written again
+            if member is None:
+                feeds.add(key)
+                self.db.execute("DELETE FROM members WHERE kind=? AND slug=? AND id=?", (kind, slug, id_))
+                self.db.execute("INSERT OR REPLACE INTO tombstones(kind, slug, id, deleted) VALUES (?, ?, ?, ?)",
+                                (kind, slug, id_, noticed))
+            elif (member.published, member.sid) != (published, sid):
+                feeds.add(key)
+                self.db.execute("UPDATE members SET published=?, sid=? WHERE kind=? AND slug=? AND id=?",
+                                (member.published, member.sid, kind, slug, id_))
+        for name, member in fresh.items():
+            if name not in old:
+                feeds.add(FeedKey(member.kind, member.slug))
+                self.db.execute("INSERT INTO members(kind, slug, id, published, sid) VALUES (?, ?, ?, ?, ?)", member)
+                self.db.execute("DELETE FROM tombstones WHERE kind=? AND slug=? AND id=?", name)
+        return feeds, seqs
+
+    def fresh_members(self, filters: Filters) -> list[Member]:
+        """Every feed's members, as the stories say they are now."""
+        params = _params(filters)
+        story = _STORY_MEMBERS.format(filter=_FILTER.format(s="s"), only="")
+        # Plain tuples in `Member`'s order: half a million of them, made at C speed.
+        rows: list[Member] = self.db.execute(story, params).fetchall()
+        rows += self._cited_members(params)
+        return rows
+
+    def insert_members(self, rows: Iterable[tuple[str, str, str, int, int, int | None]],
+                       ends: Iterable[tuple[str, str, int]]) -> None:
+        """Members (kind, slug, id, published, sid, seq), in key order, into an empty table,
+        with each feed's next seq: indexed after, several times faster."""
+        for line in MEMBER_INDEXES.strip().splitlines():
+            self.db.execute(f"DROP INDEX IF EXISTS {line.split()[5]}")
+        self.db.executemany("INSERT INTO members(kind, slug, id, published, sid, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                            rows)
+        self.db.executemany("INSERT OR REPLACE INTO archive_ends(kind, slug, next_seq) VALUES (?, ?, ?)", ends)
+        for line in MEMBER_INDEXES.strip().splitlines():  # not executescript: it would commit
+            self.db.execute(line)
+
+    def merge_members(self, fresh: Iterable[Member], noticed: int, newest: int) -> None:
+        """Every feed's members replaced by `fresh` (`fresh_members`), and each given its
+        seq as `archive_members` would, its newest `newest` by date staying out. An item
+        gone leaves a tombstone; a member kept keeps its seq. In SQL."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS fresh(kind TEXT, slug TEXT, id TEXT, published INTEGER,"
+                        " sid INTEGER, PRIMARY KEY(kind, slug, id)) WITHOUT ROWID")
+        self.db.execute("DELETE FROM fresh")
+        self.db.executemany("INSERT INTO fresh VALUES (?, ?, ?, ?, ?)", fresh)
+        same = "f.kind = m.kind AND f.slug = m.slug AND f.id = m.id"
+        self.db.execute(
+            "INSERT OR REPLACE INTO tombstones(kind, slug, id, deleted) SELECT kind, slug, id, ? FROM members m"
+            f" WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE {same})", (noticed,))
+        self.db.execute(f"DELETE FROM members AS m WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE {same})")
+        self.db.execute(f"UPDATE members AS m SET published = f.published, sid = f.sid FROM fresh f WHERE {same}"
+                        " AND (m.published, m.sid) != (f.published, f.sid)")
+        self.db.execute("INSERT INTO members(kind, slug, id, published, sid) SELECT * FROM fresh f"
+                        f" WHERE NOT EXISTS (SELECT 1 FROM members m WHERE {same})")
+        self.db.execute("DELETE FROM tombstones AS t WHERE EXISTS"
+                        " (SELECT 1 FROM fresh f WHERE f.kind = t.kind AND f.slug = t.slug AND f.id = t.id)")
+        self.db.execute("DELETE FROM fresh")
+        self.archive_all_members(newest)
+
+    def _cited_members(self, params: dict[str, Any]) -> list[Member]:
+        """The members that are articles known only as related coverage, as
+        `_CITED_MEMBERS` gives them, in one pass over the citations (a correlated
+        subquery per citation takes several times longer)."""
+        stories = {i for (i,) in self.db.execute("SELECT id FROM stories")}
+        best: dict[str, tuple[str, str, int, int]] = {}
+        for article, url, provider, published, story in self.db.execute(
+            "SELECT r.article, s.url, r.provider, r.published, r.story FROM refs r JOIN stories s ON s.sid = r.story"
+            f" WHERE r.published <= :now AND {_FILTER.format(s='s')}", params,
+        ):
+            if article not in stories:
+                known = best.get(article)
+                if known is None or url < known[0]:
+                    best[article] = (url, provider, published, story)
+        return [("provider", provider, article, published, story)  # type: ignore[misc]
+                for article, (_, provider, published, story) in best.items()]
+
+    def archive_members(self, key: FeedKey, newest: Collection[str]) -> list[int]:
+        """Give a seq to each member of the feed that has none and is not among its
+        `newest` ids, oldest first; returns the seqs given."""
+        waiting = [(published, id_) for id_, published in self.db.execute(
+            "SELECT id, published FROM members WHERE kind=? AND slug=? AND seq IS NULL", (key.kind, key.slug))
+            if id_ not in newest]
+        if not waiting:
+            return []
+        waiting.sort(key=lambda row: row[1], reverse=True)  # ties: the feed's order, reversed
+        waiting.sort(key=lambda row: row[0])
+        start = self._next_seq(key)
+        self.db.executemany("UPDATE members SET seq=? WHERE kind=? AND slug=? AND id=?",
+                            [(start + n, key.kind, key.slug, id_) for n, (_, id_) in enumerate(waiting)])
+        self.db.execute("INSERT OR REPLACE INTO archive_ends(kind, slug, next_seq) VALUES (?, ?, ?)",
+                        (key.kind, key.slug, start + len(waiting)))
+        return list(range(start, start + len(waiting)))
+
+    def archive_all_members(self, newest: int) -> None:
+        """`archive_members` for every feed at once, its newest `newest` members by date
+        staying out, in one statement."""
+        self.db.execute(
+            "WITH ranked AS (SELECT kind, slug, id, published, seq, row_number() OVER"
+            "  (PARTITION BY kind, slug ORDER BY published DESC, id) AS n FROM members),"
+            " todo AS (SELECT kind, slug, id, row_number() OVER (PARTITION BY kind, slug ORDER BY published, id DESC)"
+            "  - 1 AS k FROM ranked WHERE seq IS NULL AND n > :newest)"
+            " UPDATE members SET seq = todo.k + coalesce((SELECT e.next_seq FROM archive_ends e"
+            "  WHERE e.kind = todo.kind AND e.slug = todo.slug), 0) FROM todo"
+            " WHERE members.kind = todo.kind AND members.slug = todo.slug AND members.id = todo.id",
+            {"newest": newest},
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO archive_ends(kind, slug, next_seq) SELECT m.kind, m.slug,"
+            " max(max(m.seq) + 1, coalesce((SELECT e.next_seq FROM archive_ends e"
+            "  WHERE e.kind = m.kind AND e.slug = m.slug), 0)) FROM members m WHERE m.seq IS NOT NULL"
+            " GROUP BY m.kind, m.slug"
+        )
+
+    def _next_seq(self, key: FeedKey) -> int:
+        row = self.db.execute("SELECT next_seq FROM archive_ends WHERE kind=? AND slug=?",
+                              (key.kind, key.slug)).fetchone()
+        return row[0] if row else 0
+
+    def _wanted(self, ids: Collection[str]) -> None:
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(id TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("DELETE FROM wanted")
+        self.db.executemany("INSERT OR IGNORE INTO wanted(id) VALUES (?)", [(i,) for i in ids])
+
+    # --- archive documents ---
+
+    def archive_pages(self, keys: Iterable[FeedKey] | None, per_page: int) -> dict[FeedKey, dict[int, int]]:
+        """Each feed's archive documents that hold an item, {number: how many}, for these
+        feeds (None: every feed)."""
+        query = ("SELECT kind, slug, seq / :per + 1, count(*) FROM members WHERE seq IS NOT NULL {only}"
+                 " GROUP BY kind, slug, seq / :per")
+        if keys is None:
+            rows: Iterable[tuple[str, str, int, int]] = self.db.execute(query.format(only=""), {"per": per_page})
+        else:
+            only = query.format(only="AND kind = :kind AND slug = :slug")
+            rows = (row for key in sorted(set(keys)) for row in self.db.execute(
+                only, {"per": per_page, "kind": key.kind, "slug": key.slug}))
+        pages: dict[FeedKey, dict[int, int]] = {}
+        for kind, slug, number, count in rows:
+            pages.setdefault(FeedKey(kind, slug), {})[number] = count  # type: ignore[arg-type]
+        return pages
+
+    def archived(self, ranges: Iterable[tuple[FeedKey, int, int]], after: int | None = None,
+                 until: int | None = None) -> Iterator[tuple[int, FeedKey, int, str]]:
+        """(story row, feed, seq, item id) of the archived members whose seqs are in the
+        given [low, high) ranges, grouped by the story row holding their data and ordered
+        by its date; only stories dated in (after, until] when given."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS ranges(kind TEXT, slug TEXT, low INTEGER, high INTEGER)")
+        self.db.execute("DELETE FROM ranges")
+        self.db.executemany("INSERT INTO ranges VALUES (?, ?, ?, ?)",
+                            [(key.kind, key.slug, low, high) for key, low, high in ranges])
+        window = ""
+        if after is not None:
+            window += " AND s.published > :after"
+        if until is not None:
+            window += " AND s.published <= :until"
+        rows = self.db.execute(
+            "SELECT m.sid, m.kind, m.slug, m.seq, m.id FROM ranges g JOIN members m ON m.kind = g.kind"
+            " AND m.slug = g.slug AND m.seq >= g.low AND m.seq < g.high JOIN stories s ON s.sid = m.sid"
+            f" WHERE 1 {window} ORDER BY s.published, m.sid", {"after": after, "until": until})
+        for sid, kind, slug, seq, id_ in rows:
+            yield sid, FeedKey(kind, slug), seq, id_
+
+    def story_text(self, sid: int) -> str:
+        """The stored story a story row was derived from."""
+        row = self.db.execute("SELECT d.story FROM stories s JOIN seeds d ON d.path = s.path WHERE s.sid=?",
+                              (sid,)).fetchone()
+        return str(row[0])
+
+    def story_dates(self, count: int) -> list[int]:
+        """`count` - 1 dates that cut the stories, by date, into `count` runs of about one size."""
+        total = self.db.execute("SELECT count(*) FROM stories").fetchone()[0]
+        return [self.db.execute("SELECT published FROM stories ORDER BY published LIMIT 1 OFFSET ?",
+                                (total * n // count,)).fetchone()[0] for n in range(1, count) if total]
+
+    # --- tombstones ---
+
+    def tombstones(self, key: FeedKey, since: int, limit: int) -> tuple[Tombstone, ...]:
+        """The feed's items gone after `since`, newest first, at most `limit`."""
+        return tuple(Tombstone(*row) for row in self.db.execute(
+            "SELECT id, deleted FROM tombstones WHERE kind=? AND slug=? AND deleted > ?"
+            " ORDER BY deleted DESC, id LIMIT ?", (key.kind, key.slug, since, limit)))
+
+    def tombstones_expiring(self, after: int, until: int) -> set[FeedKey]:
+        """Feeds with a tombstone dated in (after, until]: those whose window ends then."""
+        return {FeedKey(kind, slug) for kind, slug in self.db.execute(
+            "SELECT DISTINCT kind, slug FROM tombstones WHERE deleted > ? AND deleted <= ?", (after, until))}
+
+    def forget_tombstones(self, until: int) -> None:
+        self.db.execute("DELETE FROM tombstones WHERE deleted <= ?", (until,))
+
+    def next_tombstone(self, after: int) -> int | None:
+        """The date of the oldest tombstone after `after` (epoch seconds)."""
+        row = self.db.execute("SELECT min(deleted) FROM tombstones WHERE deleted > ?", (after,)).fetchone()
+        return row[0] if row and row[0] is not None else None

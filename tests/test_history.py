@@ -1,0 +1,350 @@
+"""Each feed's complete history (RFC 5005 archive documents) and its tombstones (RFC 6721),
+read back as a client would: from the subscription document along `prev-archive`."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from aggregator import render
+from aggregator.config import Config
+from aggregator.formats.atom import TOMBSTONES
+from aggregator.publish import publish
+from tests.conftest import BASE_URL, NOW, Site, related_item, seed_text
+from tests.feedlint import lint_feed
+from tests.feedlint.schema import lint_atom_schema
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+FH = "{http://purl.org/syndication/history/1.0}"
+AT = "{" + TOMBSTONES + "}"
+TOPICS = ("Space", "Health", "Markets", "Climate")
+OUTLETS = [(f"Outlet {n}", f"outlet{n}.example.net") for n in range(6)]
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def story(n: int, published: datetime, title: str | None = None, topics: tuple[str, ...] | None = None) -> str:
+    """Story `n`: a provider, one or two topics and two citations, one of them shared
+    with the story before it (an article known only as related coverage)."""
+    rng = random.Random(n)
+    name, domain = OUTLETS[n % len(OUTLETS)]
+    related = "".join(
+        related_item(url, f"Cited {url.rsplit('/', 1)[1]}", _date(published + timedelta(hours=1)), OUTLETS[k])
+        for url, k in ((f"https://outlet{(n + 1) % 6}.example.net/a/{n}", (n + 1) % 6),
+                       (f"https://outlet{(n + 2) % 6}.example.net/shared/{n // 2}", (n + 2) % 6))
+    )
+    return seed_text(url=f"https://{domain}/story/{n}", title=title or f"Story {n}", published=_date(published),
+                     topics=topics or tuple(rng.sample(TOPICS, rng.randint(1, 2))), provider=(name, domain),
+                     related=related)
+
+
+def _date(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_stories(site: Site, numbers: range, when: dict[int, datetime] | None = None) -> None:
+    for n in numbers:
+        published = (when or {}).get(n, START + timedelta(hours=7 * n))
+        site.write_seed(f"s/{n:04d}.md", story(n, published))
+
+
+def config(site: Site, **feeds: object) -> Config:
+    settings: dict[str, object] = {"max_items": 5, "archive_page_items": 10, **feeds}
+    return site.config(None, **settings)
+
+
+def walk(feeds: Path, subscription: str) -> tuple[list[str], list[str]]:
+    """(the entry ids met, the archive documents visited) from a subscription document
+    along prev-archive to the end, checking each document's links on the way."""
+    root = etree.parse(str(feeds / subscription)).getroot()
+    ids = [e.findtext(ATOM + "id", "") for e in root.iter(ATOM + "entry")]
+    visited: list[str] = []
+    newer = subscription
+    while (prev := _link(root, "prev-archive")) is not None:
+        rel = prev.removeprefix(BASE_URL)
+        assert rel not in visited, f"a loop at {rel}"
+        visited.append(rel)
+        root = etree.parse(str(feeds / rel)).getroot()
+        assert root.find(FH + "archive") is not None, rel
+        assert _link(root, "self") == BASE_URL + rel
+        assert _link(root, "current") == BASE_URL + subscription
+        if newer != subscription:
+            assert _link(root, "next-archive") == BASE_URL + newer, rel
+        else:
+            assert _link(root, "next-archive") is None, rel
+        newer = rel
+        ids += [e.findtext(ATOM + "id", "") for e in root.iter(ATOM + "entry")]
+    return ids, visited
+
+
+def _link(root: etree._Element, rel: str) -> str | None:
+    found = [link.get("href") for link in root.findall(ATOM + "link") if link.get("rel") == rel]
+    assert len(found) <= 1, rel
+    return found[0] if found else None
+
+
+def everything(site: Site, tmp_path: Path, now: datetime = NOW) -> dict[str, list[str]]:
+    """Each feed's complete list of ids, in order: the same seeds published with a window
+    large enough for every item and no archive."""
+    whole = Site(tmp_path / "whole", site.runner)
+    cfg = whole.config(max_items=10_000, archives=False)
+    cfg = cfg.__class__(cfg.site, cfg.paths.__class__(site.seeds, whole.feeds, whole.state), cfg.feeds)
+    publish(cfg, now)
+    return {rel: [e.findtext(ATOM + "id", "") for e in etree.parse(str(whole.feeds / rel)).iter(ATOM + "entry")]
+            for rel in subscriptions(whole.feeds)}
+
+
+def subscriptions(feeds: Path) -> list[str]:
+    return sorted(p.relative_to(feeds).as_posix() for p in feeds.rglob("*.atom.xml")
+                  if render.key_of_path(p.relative_to(feeds).as_posix()) is not None)
+
+
+def archives(feeds: Path) -> dict[str, bytes]:
+    return {p.relative_to(feeds).as_posix(): p.read_bytes() for p in sorted((feeds / "archive").rglob("*.xml"))}
+
+
+def entries(data: bytes) -> dict[str, bytes]:
+    """Each entry's bytes, by id, as the document has them."""
+    return {re.search(rb"<id>(.*?)</id>", e).group(1).decode(): e  # type: ignore[union-attr]
+            for e in re.findall(rb"  <entry>\n.*?</entry>\n", data, re.S)}
+
+
+def check_walks(site: Site, tmp_path: Path, now: datetime = NOW) -> None:
+    whole = everything(site, tmp_path, now)
+    assert subscriptions(site.feeds) == sorted(whole)
+    for rel, want in whole.items():
+        ids, _ = walk(site.feeds, rel)
+        assert set(ids) == set(want), rel
+        # Each item is in one archive document at most (and maybe in the subscription too).
+        archived = ids[len(etree.parse(str(site.feeds / rel)).getroot().findall(ATOM + "entry")):]
+        assert len(archived) == len(set(archived)), rel
+
+
+# --- archives ---------------------------------------------------------------------------------
+
+
+def test_walking_prev_archive_recovers_every_item_of_every_feed(site: Site, tmp_path: Path) -> None:
+    write_stories(site, range(120))
+    publish(config(site), NOW)
+    assert len(archives(site.feeds)) > 30
+    check_walks(site, tmp_path)
+
+
+def test_archive_documents_hold_a_bounded_run_and_the_feed_its_newest(site: Site) -> None:
+    write_stories(site, range(120))
+    publish(config(site), NOW)
+    pages = archives(site.feeds)
+    assert {p for p in pages if p.startswith("archive/all/")} == {f"archive/all/{n}.atom.xml" for n in range(1, 13)}
+    for rel, data in pages.items():
+        count = len(etree.fromstring(data).findall(ATOM + "entry"))
+        assert 1 <= count <= 10, rel
+    # The cold layout: the oldest items first; the newest 5 are only in the feed.
+    first = etree.parse(str(site.feeds / "archive/all/1.atom.xml")).getroot()
+    assert [e.findtext(ATOM + "title") for e in first.iter(ATOM + "entry")] == [f"Story {n}" for n in range(9, -1, -1)]
+    last = etree.parse(str(site.feeds / "archive/all/12.atom.xml")).getroot()
+    want = [f"Story {n}" for n in range(114, 109, -1)]
+    assert [e.findtext(ATOM + "title") for e in last.iter(ATOM + "entry")] == want
+
+
+def test_sealed_archive_documents_change_only_with_their_own_items(site: Site, tmp_path: Path) -> None:
+    write_stories(site, range(200))
+    publish(config(site), NOW)
+    before = archives(site.feeds)
+    newest = {rel.rsplit("/", 1)[0]: rel for rel in sorted(before, key=_number)}
+    # 500 new stories, one in five dated among the old ones; three edited, three deleted.
+    rng = random.Random(7)
+    when = {n: START + timedelta(hours=rng.randint(0, 7 * 199)) if n % 5 == 0 else START + timedelta(hours=7 * n)
+            for n in range(200, 700)}
+    write_stories(site, range(200, 700), when)
+    edited = [13, 77, 150]
+    for n in edited:
+        site.write_seed(f"s/{n:04d}.md", story(n, START + timedelta(hours=7 * n), title=f"Story {n}, corrected"))
+    deleted = [21, 99, 160]
+    for n in deleted:
+        (site.seeds / f"s/{n:04d}.md").unlink()
+    publish(config(site), NOW)
+    after = archives(site.feeds)
+    # The items of the edited and deleted stories: each story and the articles it cites.
+    own = re.findall(r'webUrl: "([^"]+)"', "".join(story(n, START) for n in edited + deleted))
+    ids = {_id(url) for url in own}
+    for rel, data in before.items():
+        if rel in newest.values():
+            # The newest document of a feed only gains items (and a link to a newer one).
+            assert entries(data).items() - {i: e for i, e in entries(data).items() if i in ids}.items() <= \
+                entries(after[rel]).items(), rel
+            continue
+        if not ids & entries(data).keys():
+            assert after.get(rel) == data, rel
+    changed = [rel for rel, data in before.items() if rel not in newest.values() and after.get(rel) != data]
+    assert changed, "the edited and deleted items are in sealed documents"
+    check_walks(site, tmp_path)
+
+
+def _number(rel: str) -> tuple[str, int]:
+    folder, name = rel.rsplit("/", 1)
+    return folder, int(name.split(".")[0])
+
+
+def _id(url: str) -> str:
+    from aggregator.model import item_id
+
+    return item_id(url)
+
+
+def test_archive_documents_validate_and_pass_the_feed_linter(site: Site) -> None:
+    write_stories(site, range(60))
+    publish(config(site), NOW)
+    pages = archives(site.feeds)
+    assert pages
+    for rel, data in pages.items():
+        assert lint_atom_schema(data) == [], rel
+        assert lint_feed(data, BASE_URL + rel, NOW) == [], rel
+    for rel in subscriptions(site.feeds):
+        data = (site.feeds / rel).read_bytes()
+        assert lint_atom_schema(data) == [] and lint_feed(data, BASE_URL + rel, NOW) == [], rel
+
+
+def test_an_archived_entry_is_byte_for_byte_the_feeds_entry(site: Site, tmp_path: Path) -> None:
+    write_stories(site, range(60))
+    publish(config(site), NOW)
+    whole = Site(tmp_path / "whole", site.runner)
+    cfg = whole.config(max_items=10_000, archives=False)
+    cfg = cfg.__class__(cfg.site, cfg.paths.__class__(site.seeds, whole.feeds, whole.state), cfg.feeds)
+    publish(cfg, NOW)
+    compared = 0
+    for rel, data in archives(site.feeds).items():
+        stem = rel.removeprefix("archive/").rsplit("/", 1)[0]
+        full = entries((whole.feeds / f"{stem}.atom.xml").read_bytes())
+        for id_, entry in entries(data).items():
+            assert entry == full[id_], (rel, id_)
+            compared += 1
+    assert compared > 200
+
+
+def test_archives_switched_off_leave_no_document_and_no_link(site: Site) -> None:
+    write_stories(site, range(40))
+    publish(config(site), NOW)
+    assert archives(site.feeds)
+    publish(config(site, archives=False), NOW)
+    assert not (site.feeds / "archive").exists() or not any((site.feeds / "archive").rglob("*.xml"))
+    assert b"prev-archive" not in (site.feeds / "all.atom.xml").read_bytes()
+    publish(config(site), NOW)  # and back: the same documents as before
+    assert len(archives(site.feeds)) == len([p for p in archives(site.feeds)])
+    assert b"prev-archive" in (site.feeds / "all.atom.xml").read_bytes()
+
+
+def test_a_deleted_archive_document_is_written_again(site: Site) -> None:
+    write_stories(site, range(40))
+    publish(config(site), NOW)
+    before = archives(site.feeds)
+    (site.feeds / "archive/all/2.atom.xml").unlink()
+    result = publish(config(site), NOW)
+    assert result.written == ("archive/all/2.atom.xml",)
+    assert archives(site.feeds) == before
+
+
+def test_an_edit_rewrites_at_most_one_archive_document_per_feed(site: Site) -> None:
+    write_stories(site, range(100))
+    publish(config(site), NOW)
+    site.write_seed("s/0030.md", story(30, START + timedelta(hours=7 * 30), title="Story 30, corrected"))
+    result = publish(config(site), NOW)
+    pages = [p for p in result.written if p.startswith("archive/")]
+    feeds = [p.rsplit("/", 1)[0] for p in pages]
+    assert pages and len(feeds) == len(set(feeds)), pages
+
+
+# --- tombstones ------------------------------------------------------------------------------
+
+
+def tombstones(data: bytes) -> list[tuple[str | None, str | None]]:
+    root = etree.fromstring(data)
+    return [(t.get("ref"), t.get("when")) for t in root.iter(AT + "deleted-entry")]
+
+
+def test_a_deleted_story_leaves_a_tombstone_for_the_window(site: Site) -> None:
+    write_stories(site, range(30))
+    cfg = config(site, tombstones=True, tombstone_days=7)
+    publish(cfg, NOW)
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes()) == []
+    (site.seeds / "s/0028.md").unlink()  # among the newest: the feed shows it
+    gone = _id(f"https://{OUTLETS[28 % 6][1]}/story/28")
+    deleted_at = NOW + timedelta(hours=1)
+    result = publish(cfg, deleted_at)
+    when = deleted_at.isoformat()
+    for rel in ("all.atom.xml", f"providers/{OUTLETS[28 % 6][1]}.atom.xml"):
+        assert tombstones((site.feeds / rel).read_bytes()) == [(gone, when)], rel
+    assert TOMBSTONES.encode() not in (site.feeds / "all.rss.xml").read_bytes()
+    assert result.next_release == deleted_at + timedelta(days=7)
+    publish(cfg, deleted_at + timedelta(days=7) - timedelta(seconds=1))
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes()) == [(gone, when)]
+    result = publish(cfg, deleted_at + timedelta(days=7))
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes()) == []
+    assert TOMBSTONES.encode() not in (site.feeds / "all.atom.xml").read_bytes()
+    assert "all.atom.xml" in result.written
+
+
+def test_an_item_ageing_out_leaves_no_tombstone_but_one_leaving_a_topic_does(site: Site) -> None:
+    write_stories(site, range(30))
+    cfg = config(site, tombstones=True)
+    publish(cfg, NOW)
+    write_stories(site, range(30, 40))  # ten newer stories push the newest five out
+    site.write_seed("s/0002.md", story(2, START + timedelta(hours=14), topics=("Elsewhere",)))
+    publish(cfg, NOW + timedelta(minutes=5))
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes()) == []
+    old_topics = {t.lower() for t in random.Random(2).sample(TOPICS, random.Random(2).randint(1, 2))}
+    for topic in old_topics:
+        assert [ref for ref, _ in tombstones((site.feeds / f"topics/{topic}.atom.xml").read_bytes())] == \
+            [_id(f"https://{OUTLETS[2][1]}/story/2")], topic
+
+
+def test_tombstones_are_off_by_default_and_every_feed_stays_free_of_warnings(site: Site) -> None:
+    write_stories(site, range(30))
+    publish(config(site), NOW)
+    (site.seeds / "s/0028.md").unlink()
+    publish(config(site), NOW + timedelta(hours=1))
+    for rel in subscriptions(site.feeds):
+        data = (site.feeds / rel).read_bytes()
+        assert TOMBSTONES.encode() not in data
+        assert lint_feed(data, BASE_URL + rel, NOW + timedelta(hours=1)) == [], rel
+
+
+def test_a_tombstone_goes_when_its_item_comes_back(site: Site) -> None:
+    write_stories(site, range(30))
+    cfg = config(site, tombstones=True)
+    publish(cfg, NOW)
+    text = (site.seeds / "s/0028.md").read_text()
+    (site.seeds / "s/0028.md").unlink()
+    publish(cfg, NOW + timedelta(hours=1))
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes())
+    site.write_seed("s/0028.md", text)
+    publish(cfg, NOW + timedelta(hours=2))
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes()) == []
+
+
+@pytest.mark.parametrize("feeds", [{"tombstone_days": 0}, {"tombstone_days": 366}, {"archive_page_items": 9}])
+def test_history_settings_out_of_range_are_refused(site: Site, feeds: dict[str, object]) -> None:
+    from aggregator.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=next(iter(feeds))):
+        site.config(None, **feeds)
+
+
+def test_cold_layout_gives_seqs_oldest_first_beyond_the_newest() -> None:
+    from aggregator.history import cold_layout
+    from aggregator.model import FeedKey, Member
+
+    members = [Member("all", "", f"id{n}", 100 + n, n) for n in range(5)]
+    members += [Member("provider", "x.org", "cited", 50, 4), Member("provider", "x.org", "id3", 103, 3)]
+    rows, ends, placements = cold_layout(members, 2)
+    seqs = {(kind, slug, id_): seq for kind, slug, id_, _, _, seq in rows}
+    assert seqs == {("all", "", "id4"): None, ("all", "", "id3"): None, ("all", "", "id2"): 2,
+                    ("all", "", "id1"): 1, ("all", "", "id0"): 0,
+                    ("provider", "x.org", "id3"): None, ("provider", "x.org", "cited"): None}
+    assert rows == sorted(rows, key=lambda row: row[:3])  # key order, for the insert
+    assert sorted(ends) == [("all", "", 3), ("provider", "x.org", 0)]
+    # By the date of the story holding the item's data.
+    assert placements == [(0, FeedKey("all"), 0, "id0"), (1, FeedKey("all"), 1, "id1"), (2, FeedKey("all"), 2, "id2")]
