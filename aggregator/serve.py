@@ -30,7 +30,7 @@ from aiohttp.typedefs import Handler
 
 from aggregator import render
 from aggregator.errors import ServeError
-from aggregator.formats import FORMATS
+from aggregator.formats import FORMATS, archive
 from aggregator.formats.rss import RSS
 from aggregator.model import digest
 
@@ -50,6 +50,10 @@ CACHE_CONTROL = "public, max-age=60"
 # hides a new item for long.
 FEED_MAX_AGE_MIN = 60
 FEED_MAX_AGE_MAX = 3600
+# An archive document with a newer one after it is sealed: it changes only when one of
+# its own items is edited or deleted, so caches may keep it for a day. The newest one
+# still gains items and is cached like its feed.
+ARCHIVE_CACHE_CONTROL = "public, max-age=86400"
 _TTL = re.compile(rb"<ttl>(\d+)</ttl>")
 
 # Feeds are public: web-based readers on any origin may fetch them (CORS), and read the
@@ -194,11 +198,18 @@ class _Files:
         return snapshot
 
     def cache_control(self, target: Path) -> str:
-        """`Cache-Control` of a served file: a feed's from the refresh hint of its RSS twin.
+        """`Cache-Control` of a served file: a feed's from the refresh hint of its RSS twin,
+        and so of its newest archive document; a day for its sealed ones.
 
         One stat per request; the twin is read again only when a publish replaced it.
         """
-        key = render.key_of_path(target.relative_to(self.root).as_posix())
+        rel = target.relative_to(self.root).as_posix()
+        key = render.key_of_path(rel)
+        page = render.archive_key(rel)
+        if page is not None:
+            key, number = page
+            if (self.root / archive.page_path(key, number + 1)).is_file():
+                return ARCHIVE_CACHE_CONTROL
         if key is None:
             return CACHE_CONTROL
         twin = self.root / render.feed_path(key, RSS)

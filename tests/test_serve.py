@@ -530,3 +530,18 @@ def test_cors_lets_web_based_readers_fetch_feeds(feeds: Path) -> None:
             assert response.headers["Access-Control-Allow-Origin"] == "*"
             assert "GET" in response.headers["Access-Control-Allow-Methods"]
             assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_sealed_archive_documents_are_cached_for_a_day_the_newest_like_its_feed(feeds: Path) -> None:
+    (feeds / "all.rss.xml").write_bytes(RSS.replace(b"<title>All</title>", b"<title>All</title><ttl>120</ttl>"))
+    for number in (1, 2, 3):
+        path = feeds / "archive" / "all" / f"{number}.atom.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ATOM)
+    with serving(feeds) as server:
+        ages = {number: fetch(server, f"/archive/all/{number}.atom.xml") for number in (1, 2, 3)}
+    for status, headers, _ in ages.values():
+        assert status == 200 and headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+        assert headers["Access-Control-Allow-Origin"] == "*"
+    assert [ages[n][1]["Cache-Control"] for n in (1, 2, 3)] == [
+        "public, max-age=86400", "public, max-age=86400", "public, max-age=1800"]
