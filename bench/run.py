@@ -4,8 +4,10 @@ For each corpus size it generates a deterministic corpus (bench/generate.py), th
 `aggregator publish` as a real process and reports, as the median of `--repeat` runs:
 wall time, the publish's own time (after interpreter start-up and imports), peak memory
 of the whole process tree (main process plus its worker processes, sampled), and feed
-files written. Beside it, the floor the issue compares against: loading every seed's
-front matter with PyYAML's CSafeLoader in one process.
+files written, of them archive documents, and the most archive documents one feed got.
+Each size runs with archives on and off (`feeds.archives`), one after the other, so
+that the two are compared on the same machine in the same state. Beside it, the
+floor: loading every seed's front matter with PyYAML's CSafeLoader in one process.
 
     python -m bench.run --sizes 1000 10000 50000 --repeat 3
 """
@@ -20,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,14 +36,33 @@ from bench.generate import generate
 WORK = Path("bench/work")
 
 
-def _run_publish(seeds: Path, feeds: Path, state: Path) -> dict[str, float]:
+def _run_publish(seeds: Path, feeds: Path, state: Path, config: Path) -> dict[str, float]:
     """One `aggregator publish`, with the tree's peak RSS sampled every 20 ms."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aggregator", "publish", "-q", "--seeds", str(seeds), "--feeds", str(feeds),
-         "--state", str(state)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
+    # To a file, not a pipe: `-v` lists every file written, more than a pipe holds
+    # while nobody reads it.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "publish", "-v", "--config", str(config), "--seeds", str(seeds),
+             "--feeds", str(feeds), "--state", str(state)],
+            stdout=output, stderr=subprocess.DEVNULL, text=True,
+        )
+        peak, peak_pss = _watch(proc)
+        wall = time.perf_counter() - started
+        output.seek(0)
+        out = output.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"publish failed ({proc.returncode}):\n{out}")
+    own = float(re.search(r"time: ([\d.]+) s", out).group(1))  # type: ignore[union-attr]
+    written = int(re.search(r"(\d+) files written", out).group(1))  # type: ignore[union-attr]
+    archived = re.findall(r"^wrote (archive/.*)/\d+\.atom\.xml$", out, re.MULTILINE)
+    per_feed = max((archived.count(feed) for feed in set(archived)), default=0)
+    return {"wall_s": wall, "publish_s": own, "peak_rss_mb": peak / 2**20, "peak_pss_mb": peak_pss / 2**20,
+            "files_written": written, "archive_written": len(archived), "archive_per_feed_max": per_feed}
+
+
+def _watch(proc: subprocess.Popen[str]) -> tuple[int, int]:
+    """(peak RSS, peak PSS) of the process and its workers until it ends."""
     root = psutil.Process(proc.pid)
     peak = peak_pss = 0
     ticks = 0
@@ -56,14 +78,7 @@ def _run_publish(seeds: Path, feeds: Path, state: Path) -> dict[str, float]:
             pass
         ticks += 1
         time.sleep(0.02)
-    wall = time.perf_counter() - started
-    out = proc.stdout.read() if proc.stdout else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"publish failed ({proc.returncode}):\n{out}")
-    own = float(re.search(r"time: ([\d.]+) s", out).group(1))  # type: ignore[union-attr]
-    written = int(re.search(r"(\d+) files written", out).group(1))  # type: ignore[union-attr]
-    return {"wall_s": wall, "publish_s": own, "peak_rss_mb": peak / 2**20, "peak_pss_mb": peak_pss / 2**20,
-            "files_written": written}
+    return peak, peak_pss
 
 
 def _floor(seeds: Path) -> float:
@@ -88,7 +103,7 @@ def _edit(seeds: Path, n: int) -> None:
     path.write_text(edited, encoding="utf-8")
 
 
-def bench_size(size: int, repeat: int) -> dict[str, Any]:
+def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
     corpus = WORK / f"corpus-{size}"
     if not corpus.exists():
         generate(corpus, size, seed=size)
@@ -96,44 +111,50 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
     seeds, feeds, state = site / "seeds", site / "feeds", site / "state.sqlite"
     shutil.rmtree(site, ignore_errors=True)
     shutil.copytree(corpus, seeds)
-    result: dict[str, Any] = {"seeds": size}
+    config = site / "aggregator.yaml"
+    config.write_text(f"feeds:\n  archives: {'true' if archives else 'false'}\n", encoding="utf-8")
+    result: dict[str, Any] = {"seeds": size, "archives": archives}
     result["csafeloader_floor_s"] = round(statistics.median(_floor(seeds) for _ in range(max(1, repeat // 2))), 3)
     cold = []
     for _ in range(repeat):
         shutil.rmtree(feeds, ignore_errors=True)
         for leftover in site.glob("state.sqlite*"):
             leftover.unlink()
-        cold.append(_run_publish(seeds, feeds, state))
+        cold.append(_run_publish(seeds, feeds, state, config))
     result["cold"] = _median(cold)
     # Every format of the registry is written: a format whose files are missing would
     # make the figures look better than what ships.
     result["feed_files"] = {fmt.name: sum(1 for _ in feeds.rglob("*" + fmt.suffix)) for fmt in FORMATS}
     assert all(result["feed_files"].values()), result["feed_files"]
-    result["noop"] = _median([_run_publish(seeds, feeds, state) for _ in range(repeat)])
+    result["archive_files"] = sum(1 for _ in (feeds / "archive").rglob("*.xml")) if archives else 0
+    result["noop"] = _median([_run_publish(seeds, feeds, state, config) for _ in range(repeat)])
     edits = []
     for n in range(repeat):
         _edit(seeds, n)
-        edits.append(_run_publish(seeds, feeds, state))
+        edits.append(_run_publish(seeds, feeds, state, config))
     result["one_edit"] = _median(edits)
     deletes = []
     for n in range(repeat):
         sorted(p for p in seeds.rglob("*") if p.is_file())[n * 53 % 991].unlink()
-        deletes.append(_run_publish(seeds, feeds, state))
+        deletes.append(_run_publish(seeds, feeds, state, config))
     result["one_delete"] = _median(deletes)
     return result
 
 
 def _table(results: list[dict[str, Any]]) -> str:
-    rows = ["| seeds | CSafeLoader floor | cold (wall / publish) | cold peak PSS (RSS) | no-op "
-            "| one edit (publish, files) | one delete (publish, files) |", "|---|---|---|---|---|---|---|"]
+    rows = ["| seeds | archives | CSafeLoader floor | cold (wall / publish) | cold peak PSS (RSS) | no-op "
+            "| one edit (publish, files) | one delete (publish, files) | edit: archive docs (most per feed) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         rows.append(
-            f"| {r['seeds']:,} | {r['csafeloader_floor_s']:.1f} s | {r['cold']['wall_s']:.1f} s / "
+            f"| {r['seeds']:,} | {'on' if r['archives'] else 'off'} | {r['csafeloader_floor_s']:.1f} s | "
+            f"{r['cold']['wall_s']:.1f} s / "
             f"{r['cold']['publish_s']:.1f} s | {r['cold']['peak_pss_mb']:.0f} MB ({r['cold']['peak_rss_mb']:.0f} MB) | "
             f"{r['noop']['wall_s']:.2f} s "
             f"(publish {r['noop']['publish_s']:.2f} s) | {r['one_edit']['publish_s']:.2f} s, "
             f"{r['one_edit']['files_written']:.0f} | {r['one_delete']['publish_s']:.2f} s, "
-            f"{r['one_delete']['files_written']:.0f} |"
+            f"{r['one_delete']['files_written']:.0f} | {r['one_edit']['archive_written']:.0f}"
+            f" ({r['one_edit']['archive_per_feed_max']:.0f}) |"
         )
     return "\n".join(rows)
 
@@ -147,9 +168,10 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for size in args.sizes:
-        print(f"benchmarking {size} seeds...", file=sys.stderr)
-        results.append(bench_size(size, args.repeat))
-        print(json.dumps(results[-1]), file=sys.stderr)
+        for archives in (True, False):
+            print(f"benchmarking {size} seeds, archives {'on' if archives else 'off'}...", file=sys.stderr)
+            results.append(bench_size(size, args.repeat, archives))
+            print(json.dumps(results[-1]), file=sys.stderr)
     print(_table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"python": platform.python_version(), "cpus": psutil.cpu_count(), "repeat": args.repeat}
