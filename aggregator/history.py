@@ -280,24 +280,35 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
     so far are returned for the caller to finish."""
     per_page = config.feeds.archive_page_items
     ranges = [(key, *seq_range(number, per_page)) for key, number in sorted(job.pages)]
-    buffers: dict[PageKey, list[Entry]] = {}
+    # Keyed by (feed, number) inside the loop: a tuple of a feed record hashes in Python
+    # code, half a million times; (kind, slug, number) hashes in C.
+    counts = {(key.kind, key.slug, number): count for (key, number), count in job.counts.items()}
+    buffers: dict[tuple[str, str, int], list[Entry]] = {}
     written: list[tuple[str, bool]] = []
     folders: set[Path] = set()
     rows = job.placements if job.placements is not None else store.archived(ranges, job.after, job.until)
-    for sid, group in itertools.groupby(rows, key=lambda row: row[0]):
+    for sid, group in itertools.groupby(rows, key=_STORY_ROW):
         items = _Items(story_from_json(store.story_text(sid)))
         entries: dict[str, Entry] = {}
         for _, key, seq, id_ in group:
             entry = entries.get(id_)
             if entry is None:
                 entry = entries[id_] = make_entry(items.get(id_), names)
-            page = (key, page_number(seq, per_page))
-            buffer = buffers.setdefault(page, [])
+            page = (key.kind, key.slug, seq // per_page + 1)
+            buffer = buffers.get(page)
+            if buffer is None:
+                buffer = buffers[page] = []
             buffer.append(entry)
-            if len(buffer) == job.counts[page]:
-                written.append(_write_page(config, page, buffers.pop(page), job.numbers, names, folders))
+            if len(buffer) == counts[page]:
+                done = (key, page[2])
+                written.append(_write_page(config, done, buffers.pop(page), job.numbers, names, folders))
     write.sync_folders(folders)
-    return PagesDone(written, buffers)
+    partial = {(FeedKey(kind, slug), number): entries  # type: ignore[arg-type]
+               for (kind, slug, number), entries in buffers.items()}
+    return PagesDone(written, partial)
+
+
+_STORY_ROW = operator.itemgetter(0)
 
 
 class _Items:

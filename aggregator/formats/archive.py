@@ -14,6 +14,7 @@ subscription document, which the tests check item by item.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,8 +82,8 @@ class Page:
 
 def render_page(page: Page, entries: Sequence[Entry], site: SiteConfig) -> bytes:
     """One archive document, its entries newest first (ties by id), as the feed orders them."""
-    ordered = sorted(entries, key=lambda e: e.id)
-    ordered.sort(key=lambda e: e.published, reverse=True)
+    ordered = sorted(entries, key=_ID)
+    ordered.sort(key=_PUBLISHED, reverse=True)
     key = page.info.key
     links = [(page_path(key, page.number), "self"), (key.stem + ATOM.suffix, "current")]
     if page.older is not None:
@@ -107,6 +108,10 @@ def render_page(page: Page, entries: Sequence[Entry], site: SiteConfig) -> bytes
         "  <fh:archive/>\n"
     )
     return b"".join([head.encode(), *(e.xml for e in ordered), b"</feed>\n"])
+
+
+_ID = operator.attrgetter("id")
+_PUBLISHED = operator.attrgetter("published")
 
 
 def entry_xml(item: FeedItem, names: Names) -> bytes:
