@@ -3,9 +3,12 @@ rendering feeds): forked, never holding the writer lock, never outliving the par
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import os
 import signal
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -19,14 +22,23 @@ def workers() -> int:
     return min(os.cpu_count() or 1, MAX_WORKERS)
 
 
-def fork_pool(count: int | None = None) -> ProcessPoolExecutor:
-    """A pool of `count` (default: `workers()`) forked worker processes.
+@contextlib.contextmanager
+def fork_pool(count: int | None = None) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `count` (default: `workers()`) forked worker processes, shut down on exit.
 
     fork: workers start at once and share the parent's pages; "spawn" would re-import
-    the caller's __main__ in every worker, which breaks library use from a script.
+    the caller's __main__ in every worker, which breaks library use from a script. The
+    parent's objects are frozen for the collector meanwhile (`gc.freeze`): a worker's
+    collector would otherwise walk them all and so copy every page they are on (a
+    parent holding hundreds of MB would be held once more by each worker).
     """
-    return ProcessPoolExecutor(max_workers=count or workers(), mp_context=get_context("fork"),
-                               initializer=_worker_init)
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=count or workers(), mp_context=get_context("fork"),
+                                 initializer=_worker_init) as executor:
+            yield executor
+    finally:
+        gc.unfreeze()
 
 
 def _worker_init() -> None:
