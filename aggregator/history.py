@@ -33,7 +33,7 @@ from aggregator.formats.archive import (
     seq_range,
 )
 from aggregator.formats.base import NO_HISTORY
-from aggregator.model import FeedHistory, FeedItem, FeedKey, Filters, Head, Member
+from aggregator.model import FeedHistory, FeedItem, FeedKey, Filters, Head
 from aggregator.store import StateStore, Store, story_from_json
 
 # A feed announces at most this many tombstones at once, the newest: a change of
@@ -72,7 +72,8 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
     """Bring the members in line with the stories and decide which archive documents to
     write and delete; `heads` (the stale feeds' newest items) gains the feeds whose
     members changed. In one transaction, with the documents to write kept in the state
-    until they are written (a run killed before then leaves them to the next)."""
+    until they are written (a run killed before then leaves them to the next; in a first
+    publish or after other settings, every document is written again anyway)."""
     feeds = config.feeds
     archived = {path for path in outputs if page_of_path(path) is not None}
     if not feeds.history:
@@ -80,35 +81,25 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
             with store.transaction():
                 store.forget_history()
         return Update(remove=archived)
+    result = Update()
     with store.transaction():
         store.forget_tombstones(filters.now - feeds.tombstone_days * 86400)
         if everything:
-            changed: set[FeedKey] = set()
-            with no_cycle_collection():
-                fresh = store.fresh_members(filters)
-                if store.has_members():
-                    store.merge_members(fresh, filters.now, feeds.max_items)
-                    placements = None
-                else:  # every seq given here, at once; the documents need not ask the state
-                    rows, ends, placements = cold_layout(fresh, feeds.max_items)
-                    store.insert_members(rows, ends)
-                del fresh
-            counts = store.archive_pages(None, feeds.archive_page_items)
+            counts = _replace_all(store, config, filters, result)
             pages = {(key, n) for key, found in counts.items() for n in found}
         else:
-            placements = None
-            changed, touched = _update_some(store, config, filters, heads, released_since)
+            result.feeds, touched = _update_some(store, config, filters, heads, released_since)
             touched |= store.dirty_pages() | {page for page in map(render.archive_key, damaged) if page}
             counts = store.archive_pages({key for key, _ in touched} | set(heads), feeds.archive_page_items)
             pages = _to_write(touched, counts, archived)
-        if feeds.archives:
-            store.mark_dirty_pages(pages)
-    result = Update(feeds=changed, placements=placements if everything and feeds.archives else None)
-    for key in set(stale) | changed:
+            if feeds.archives:
+                store.mark_dirty_pages(pages)
+    for key in set(stale) | result.feeds:
         if heads.get(key):
             result.histories[key] = _history(store, config, key, counts.get(key) if feeds.archives else None,
                                              filters.now)
     if not feeds.archives:
+        result.placements = None
         result.remove = archived
         return result
     result.pages = {(key, n) for key, n in pages if n in counts.get(key, {})}
@@ -121,37 +112,66 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
     return result
 
 
+def _replace_all(store: StateStore, config: Config, filters: Filters, result: Update) -> dict[FeedKey, dict[int, int]]:
+    """Every feed's members from the stories (a first publish, other settings); returns
+    each feed's archive documents and their sizes. A first publish's documents take their
+    members from memory (`result.placements`)."""
+    feeds = config.feeds
+    with no_cycle_collection():
+        by_feed = store.members_by_feed(filters)
+        if store.has_members():
+            store.merge_members(((kind, slug, *member) for (kind, slug), found in by_feed.items()  # type: ignore[misc]
+                                 for member in found), filters.now, feeds.max_items)
+            return store.archive_pages(None, feeds.archive_page_items)
+        layout = ColdLayout(by_feed, feeds.max_items)
+        result.placements = layout.placements
+        store.insert_members(layout.rows(), layout.ends)
+    per_page = feeds.archive_page_items
+    return {FeedKey(kind, slug): {n: min(per_page, total - (n - 1) * per_page)  # type: ignore[arg-type]
+                                  for n in range(1, (total - 1) // per_page + 2)}
+            for kind, slug, total in layout.ends if total}
+
+
 MemberRow = tuple[str, str, str, int, int, int | None]  # (kind, slug, id, published, sid, seq)
 
 
-def cold_layout(members: Iterable[Member], newest: int) -> tuple[list[MemberRow], list[tuple[str, str, int]],
-                                                                   list[Placement]]:
+class ColdLayout:
     """The seqs of a first publish: in each feed, the members beyond its `newest` by date
-    get seqs, oldest first. Returns the rows to insert, in key order; each feed's next
-    seq; and the archived members ordered by the date of the story holding their data
-    (as `History.archived` gives them)."""
-    by_feed: dict[tuple[str, str], list[Member]] = {}
-    for member in members:
-        by_feed.setdefault((member[0], member[1]), []).append(member)
-    story_dates = {m[4]: m[3] for m in by_feed.get(("all", ""), ())}  # every story holding an item is there
-    rows: list[MemberRow] = []
-    ends: list[tuple[str, str, int]] = []
-    placements: list[Placement] = []
-    for (kind, slug), found in sorted(by_feed.items()):
-        key = FeedKey(kind, slug)  # type: ignore[arg-type]
-        found.sort(key=_ID)  # the feed's order: newest first, ties by id
-        found.sort(key=_PUBLISHED, reverse=True)
-        seqs = {m[2]: seq for seq, m in enumerate(reversed(found[newest:]))}
-        placements += [(m[4], key, seqs[m[2]], m[2]) for m in found[newest:]]
-        found.sort(key=_ID)  # key order, for the insert
-        rows += [(kind, slug, m[2], m[3], m[4], seqs.get(m[2])) for m in found]
-        ends.append((kind, slug, len(seqs)))
-    placements.sort(key=lambda p: (story_dates[p[0]], p[0]))
-    return rows, ends, placements
+    get seqs, oldest first. `ends` holds each feed's next seq and `placements` the
+    archived members ordered by the date of the story holding their data (as
+    `History.archived` gives them); `rows` then gives the rows to insert (kind, slug, id,
+    published, sid, seq) in key order, letting go of each feed's members as it goes."""
+
+    def __init__(self, by_feed: dict[tuple[str, str], list[tuple[str, int, int]]], newest: int) -> None:
+        self.by_feed = by_feed  # {(kind, slug): [(id, published, sid)]}: by date after this, emptied by `rows`
+        self.newest = newest
+        self.ends: list[tuple[str, str, int]] = []
+        self.placements: list[Placement] = []
+        for kind, slug in sorted(by_feed):
+            found = by_feed[kind, slug]
+            found.sort(key=_FIRST)  # the feed's order: newest first, ties by id
+            found.sort(key=_SECOND, reverse=True)
+            key = FeedKey(kind, slug)  # type: ignore[arg-type]
+            older = found[newest:]
+            self.placements += [(m[2], key, len(older) - 1 - n, m[0]) for n, m in enumerate(older)]
+            self.ends.append((kind, slug, len(older)))
+        # Every story holding an item is in the combined feed.
+        dates = {sid: published for _, published, sid in by_feed.get(("all", ""), ())}
+        self.placements.sort(key=lambda p: (dates[p[0]], p[0]))
+
+    def rows(self) -> Iterator[MemberRow]:
+        for kind, slug in sorted(self.by_feed):
+            found = self.by_feed.pop((kind, slug))
+            older = found[self.newest:]
+            seqs = {m[0]: len(older) - 1 - n for n, m in enumerate(older)}
+            found.sort(key=_FIRST)  # key order, for the insert
+            yield from ((kind, slug, m[0], m[1], m[2], seqs.get(m[0])) for m in found)
 
 
-_ID = operator.itemgetter(2)
-_PUBLISHED = operator.itemgetter(3)
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
+
+
 
 
 def _update_some(store: StateStore, config: Config, filters: Filters, heads: dict[FeedKey, list[Head]],

@@ -334,17 +334,21 @@ def test_history_settings_out_of_range_are_refused(site: Site, feeds: dict[str, 
 
 
 def test_cold_layout_gives_seqs_oldest_first_beyond_the_newest() -> None:
-    from aggregator.history import cold_layout
-    from aggregator.model import FeedKey, Member
+    from aggregator.history import ColdLayout
+    from aggregator.model import FeedKey
 
-    members = [Member("all", "", f"id{n}", 100 + n, n) for n in range(5)]
-    members += [Member("provider", "x.org", "cited", 50, 4), Member("provider", "x.org", "id3", 103, 3)]
-    rows, ends, placements = cold_layout(members, 2)
+    by_feed = {("all", ""): [(f"id{n}", 100 + n, n) for n in range(5)],
+               ("provider", "x.org"): [("cited", 50, 4), ("id3", 103, 3)]}
+    layout = ColdLayout(by_feed, 2)
+    placements = layout.placements
+    rows = list(layout.rows())
     seqs = {(kind, slug, id_): seq for kind, slug, id_, _, _, seq in rows}
     assert seqs == {("all", "", "id4"): None, ("all", "", "id3"): None, ("all", "", "id2"): 2,
                     ("all", "", "id1"): 1, ("all", "", "id0"): 0,
                     ("provider", "x.org", "id3"): None, ("provider", "x.org", "cited"): None}
     assert rows == sorted(rows, key=lambda row: row[:3])  # key order, for the insert
-    assert sorted(ends) == [("all", "", 3), ("provider", "x.org", 0)]
+    assert by_feed == {}  # each feed let go once written
+    assert layout.ends == [("all", "", 3), ("provider", "x.org", 0)]
     # By the date of the story holding the item's data.
-    assert placements == [(0, FeedKey("all"), 0, "id0"), (1, FeedKey("all"), 1, "id1"), (2, FeedKey("all"), 2, "id2")]
+    assert placements == [(0, FeedKey("all"), 0, "id0"), (1, FeedKey("all"), 1, "id1"),
+                                    (2, FeedKey("all"), 2, "id2")]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.history import cold_layout
+from aggregator.history import ColdLayout
 from aggregator.model import (
     Article,
     FeedItem,
@@ -749,6 +749,12 @@ def test_refresh_story_reports_the_items_of_the_old_and_the_new_version(store: S
                                                      item_id("https://wire.net/w")}
 
 
+def cold(store: Store, newest: int) -> None:
+    """The members of a first publish, its newest `newest` per feed without a seq."""
+    layout = ColdLayout(store.members_by_feed(EVERY), newest)
+    store.insert_members(layout.rows(), layout.ends)
+
+
 def members_of(store: Store) -> set[tuple[str, str, str]]:
     return {(kind, slug, id_) for kind, slug, id_ in store.db.execute("SELECT kind, slug, id FROM members")}
 
@@ -759,7 +765,7 @@ def test_replacing_the_members_at_once_gives_what_they_are_item_by_item(store: S
     add(store, "b.md", story(u("b"), 2, provider="news.org", topics=(("biz", "Biz"),), related=(shared,)))
     add(store, "c.md", story(u("c"), 500, related=(article(u("a"), 1, "example.com"),)))  # not released yet
     with store.transaction():
-        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+        cold(store, 10)
     everything = {item_id(x) for x in (u("a"), u("b"), u("c"), "https://news.org/shared", "https://wire.net/w")}
     assert members_of(store) == {(m.kind, m.slug, m.id) for m in store.members_now(EVERY, everything)}
     assert members_of(store) == {
@@ -778,7 +784,7 @@ def test_replacing_the_members_at_once_gives_what_they_are_item_by_item(store: S
 def test_an_item_gone_from_a_feed_leaves_a_tombstone_and_its_archived_seq(store: Store) -> None:
     add(store, "a.md", story(u("a"), 1, related=(article("https://news.org/n", 0),)))
     with store.transaction():
-        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+        cold(store, 10)
         assert store.archive_members(ALL, set()) == [0]
     add(store, "a.md", story(u("a"), 1, topics=(("biz", "Biz"),)))
     ids = {item_id(u("a")), item_id("https://news.org/n")}
@@ -800,7 +806,7 @@ def test_members_are_archived_oldest_first_and_a_seq_is_never_given_twice(store:
     for n in range(5):
         add(store, f"{n}.md", story(u(str(n)), n))
     with store.transaction():
-        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+        cold(store, 10)
         newest = {item_id(u("4")), item_id(u("3"))}
         assert store.archive_members(ALL, newest) == [0, 1, 2]
         assert store.archive_members(ALL, newest) == []
@@ -822,7 +828,7 @@ def test_archived_members_come_grouped_by_their_story_and_in_its_date_order(stor
     add(store, "a.md", story(u("a"), 2, related=(article("https://news.org/n", 0),)))
     add(store, "b.md", story(u("b"), 1))
     with store.transaction():
-        store.insert_members(*cold_layout(store.fresh_members(EVERY), 0)[:2])
+        cold(store, 0)
     rows = list(store.archived([(ALL, 0, 10), (NEWS, 0, 10)]))
     sid_a, sid_b = (store.db.execute("SELECT sid FROM stories WHERE url=?", (url,)).fetchone()[0]
                     for url in (u("a"), u("b")))
@@ -836,7 +842,7 @@ def test_archived_members_come_grouped_by_their_story_and_in_its_date_order(stor
 def test_forgetting_the_history_empties_its_tables(store: Store) -> None:
     add(store, "a.md", story(u("a"), 1))
     with store.transaction():
-        store.insert_members(*cold_layout(store.fresh_members(EVERY), 10)[:2])
+        cold(store, 10)
         store.mark_dirty_items(["x"])
         store.mark_dirty_pages([(ALL, 1)])
         assert store.has_members() and store.dirty_items() == {"x"} and store.dirty_pages() == {(ALL, 1)}
@@ -848,13 +854,14 @@ def test_merging_fresh_members_keeps_seqs_and_leaves_tombstones(store: Store) ->
     for n in range(4):
         add(store, f"{n}.md", story(u(str(n)), n))
     with store.transaction():
-        store.insert_members(*cold_layout(store.fresh_members(EVERY), 1)[:2])
+        cold(store, 1)
     before = dict(((kind, slug, id_), seq) for kind, slug, id_, seq in store.db.execute(
         "SELECT kind, slug, id, seq FROM members"))
     remove(store, "1.md", u("1"))
     add(store, "9.md", story(u("9"), 9, topics=(("biz", "Biz"),)))
     with store.transaction():
-        store.merge_members(store.fresh_members(EVERY), NOW + 1, 1)
+        store.merge_members(((kind, slug, *m) for (kind, slug), found in store.members_by_feed(EVERY).items()
+                             for m in found), NOW + 1, 1)
     after = dict(((kind, slug, id_), seq) for kind, slug, id_, seq in store.db.execute(
         "SELECT kind, slug, id, seq FROM members"))
     kept = {k: v for k, v in before.items() if k in after and v is not None}
