@@ -5,7 +5,7 @@ tombstones of the items it lost (RFC 6721).
 `update` brings the members in line with the stories and says which archive documents
 to write or delete and what each Atom subscription document links to; `write_pages`
 writes the documents, reading each story once however many documents show it.
-The paging is described in the internals page ("Archives").
+The paging is described in docs/internals.md, "Archives and tombstones".
 """
 
 from __future__ import annotations
