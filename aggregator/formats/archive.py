@@ -137,8 +137,8 @@ def entry_xml(item: FeedItem, names: Names) -> bytes:
     lines.append(f"    <published>{article.published.isoformat()}</published>")
     image = article.image
     if image is not None:
-        size = "".join(f' {name}="{value}"' for name, value in (("height", image.height), ("width", image.width))
-                       if value)
+        height = f' height="{image.height}"' if image.height else ""
+        size = height + (f' width="{image.width}"' if image.width else "")
         url = _attr(image.url)
         lines.append(f'    <media:content url="{url}" medium="image"{size}/>')
         lines.append(f'    <media:thumbnail url="{url}"{size}/>')
