@@ -66,14 +66,16 @@ class Update:
         return f"{history.prev_archive}|" + ",".join(f"{t.id}@{t.deleted}" for t in history.tombstones)
 
 
-def update(store: StateStore, config: Config, filters: Filters, everything: bool, stale: Collection[FeedKey],
+def update(store: StateStore, config: Config, filters: Filters, everything: bool, stale: Mapping[FeedKey, bool],
            heads: dict[FeedKey, list[Head]], outputs: Collection[str], damaged: Iterable[str],
            released_since: int | None) -> Update:
     """Bring the members in line with the stories and decide which archive documents to
     write and delete; `heads` (the stale feeds' newest items) gains the feeds whose
-    members changed. In one transaction, with the documents to write kept in the state
+    members changed. A forced stale feed (a display name changed) has every document
+    written again. In one transaction, with the documents to write kept in the state
     until they are written (a run killed before then leaves them to the next; in a first
-    publish or after other settings, every document is written again anyway)."""
+    publish or after other settings, every document is written again anyway). Expired
+    tombstones are left for `forget` to delete once the feeds are written."""
     feeds = config.feeds
     archived = {path for path in outputs if page_of_path(path) is not None}
     if not feeds.history:
@@ -83,15 +85,16 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
         return Update(remove=archived)
     result = Update()
     with store.transaction():
-        store.forget_tombstones(filters.now - feeds.tombstone_days * 86400)
         if everything:
             counts = _replace_all(store, config, filters, result)
             pages = {(key, n) for key, found in counts.items() for n in found}
         else:
             result.feeds, touched = _update_some(store, config, filters, heads, released_since)
             touched |= store.dirty_pages() | {page for page in map(render.archive_key, damaged) if page}
-            counts = store.archive_pages({key for key, _ in touched} | set(heads), feeds.archive_page_items)
+            forced = {key for key, force in stale.items() if force}
+            counts = store.archive_pages({key for key, _ in touched} | set(heads) | forced, feeds.archive_page_items)
             pages = _to_write(touched, counts, archived)
+            pages |= {(key, n) for key in forced for n in counts.get(key, {})}
             if feeds.archives:
                 store.mark_dirty_pages(pages)
     for key in set(stale) | result.feeds:
@@ -108,8 +111,16 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
     if everything:
         result.remove = archived - {page_path(key, n) for key, found in counts.items() for n in found}
     else:
-        result.remove = {page_path(key, n) for key, n in pages if n not in counts.get(key, {})} & archived
+        # Not only those recorded as written: a run killed before recording them wrote some.
+        result.remove = {page_path(key, n) for key, n in pages if n not in counts.get(key, {})}
     return result
+
+
+def forget(store: StateStore, config: Config, filters: Filters) -> None:
+    """Delete the tombstones whose time is up, once their feeds are written (in the
+    caller's transaction): until then a run killed half-way finds them again."""
+    if config.feeds.history:
+        store.forget_tombstones(filters.now - config.feeds.tombstone_days * 86400)
 
 
 def _replace_all(store: StateStore, config: Config, filters: Filters, result: Update) -> dict[FeedKey, dict[int, int]]:

@@ -347,6 +347,7 @@ def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list
     with store.transaction():
         store.clear_dirty(stale.feeds)
         store.clear_dirty_history()
+        history.forget(store, config, filters)
         store.set_meta(Meta.RENDERED_AT, str(filters.now))
         store.set_meta(Meta.OUTPUT_DIGEST, _output_digest(config))
         store.delete_meta(Meta.RENDER_ALL)

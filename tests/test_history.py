@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from aggregator import render
+from aggregator import history, render
+from aggregator import publish as publish_module
 from aggregator.config import Config
 from aggregator.formats.atom import TOMBSTONES
 from aggregator.publish import publish
-from tests.conftest import BASE_URL, NOW, Site, related_item, seed_text
+from tests.conftest import BASE_URL, NOW, Site, differing, related_item, seed_text
 from tests.feedlint import lint_feed
 from tests.feedlint.schema import lint_atom_schema
 
@@ -352,3 +354,83 @@ def test_cold_layout_gives_seqs_oldest_first_beyond_the_newest() -> None:
     # By the date of the story holding the item's data.
     assert placements == [(0, FeedKey("all"), 0, "id0"), (1, FeedKey("all"), 1, "id1"),
                                     (2, FeedKey("all"), 2, "id2")]
+
+
+# --- names, kills and switches ----------------------------------------------------------------
+
+
+def cold_files(site: Site, root: Path, cfg: Config, now: datetime = NOW) -> dict[str, bytes]:
+    """The files a first publish of the same seeds with the same settings writes."""
+    whole = Site(root, site.runner)
+    publish(cfg.__class__(cfg.site, cfg.paths.__class__(site.seeds, whole.feeds, whole.state), cfg.feeds), now)
+    return whole.feed_files()
+
+
+def test_a_new_display_name_reaches_every_archive_document(site: Site, tmp_path: Path) -> None:
+    write_stories(site, range(40))
+    cfg = config(site)
+    publish(cfg, NOW)
+    # New stories call outlet0.example.net by another name, more often than the old one.
+    for n in range(100):
+        site.write_seed(f"new/{n:04d}.md", seed_text(url=f"https://outlet0.example.net/new/{n}", title=f"New {n}",
+                                                     published="2025-06-01T00:00:00Z",
+                                                     provider=("Outlet Zero", "outlet0.example.net")))
+    publish(cfg, NOW)
+    assert not [rel for rel, data in archives(site.feeds).items() if b"<name>Outlet 0</name>" in data]
+    assert differing(site.feed_files(), cold_files(site, tmp_path / "cold", cfg)) == []
+
+
+def test_a_tombstone_whose_time_ran_out_goes_even_after_a_run_that_failed(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_stories(site, range(30))
+    cfg = config(site, tombstones=True, tombstone_days=7)
+    publish(cfg, NOW)
+    (site.seeds / "s/0028.md").unlink()
+    deleted_at = NOW + timedelta(hours=1)
+    publish(cfg, deleted_at)
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes())
+    later = deleted_at + timedelta(days=7, hours=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(publish_module, "_carry_out", _killed)
+        with pytest.raises(KeyboardInterrupt):
+            publish(cfg, later)
+    publish(cfg, later + timedelta(minutes=1))
+    assert tombstones((site.feeds / "all.atom.xml").read_bytes()) == []
+
+
+def _killed(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt("killed")
+
+
+def test_a_document_written_by_a_run_killed_before_recording_it_still_goes(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_stories(site, range(30))  # 25 archived in the combined feed: documents 1 to 3
+    cfg = config(site)
+    publish(cfg, NOW)
+    write_stories(site, range(30, 37))  # 7 more: document 4 starts
+    real = history.write_pages
+
+    def write_then_die(*args: object) -> Iterator[tuple[str, bool]]:
+        yield from real(*args)  # type: ignore[arg-type]
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(history, "write_pages", write_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            publish(cfg, NOW)
+    assert (site.feeds / "archive/all/4.atom.xml").exists()
+    for n in range(30, 37):
+        (site.seeds / f"s/{n:04d}.md").unlink()
+    publish(cfg, NOW)
+    reached = {rel for sub in subscriptions(site.feeds) for rel in walk(site.feeds, sub)[1]}
+    assert set(archives(site.feeds)) == reached
+
+
+def test_items_back_after_every_item_went_have_no_tombstone(site: Site) -> None:
+    write_stories(site, range(30))
+    publish(config(site, tombstones=True), NOW)
+    publish(config(site, tombstones=True, only_published=True), NOW + timedelta(hours=1))  # no story says so
+    publish(config(site, tombstones=True), NOW + timedelta(hours=2))
+    data = (site.feeds / "all.atom.xml").read_bytes()
+    assert len(etree.fromstring(data).findall(ATOM + "entry")) == 5
+    assert tombstones(data) == []

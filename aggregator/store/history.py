@@ -129,6 +129,9 @@ class History(Connection):
         self.db.executemany("INSERT INTO members(kind, slug, id, published, sid, seq) VALUES (?, ?, ?, ?, ?, ?)",
                             rows)
         self.db.executemany("INSERT OR REPLACE INTO archive_ends(kind, slug, next_seq) VALUES (?, ?, ?)", ends)
+        # Items back (members kept by neither switch meanwhile, then all gone) are not gone.
+        self.db.execute("DELETE FROM tombstones AS t WHERE EXISTS"
+                        " (SELECT 1 FROM members m WHERE m.kind = t.kind AND m.slug = t.slug AND m.id = t.id)")
         for line in MEMBER_INDEXES.strip().splitlines():  # not executescript: it would commit
             self.db.execute(line)
 
