@@ -65,6 +65,11 @@ class FeedsConfig:
     tombstone_days: int = 7  # how long a deletion stays announced
 
     @property
+    def tombstone_seconds(self) -> int:
+        """How long a deletion stays announced."""
+        return self.tombstone_days * 86400
+
+    @property
     def history(self) -> bool:
         """Whether each feed's members are kept: archives and tombstones both need them."""
         return self.archives or self.tombstones

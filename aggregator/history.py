@@ -27,7 +27,6 @@ from aggregator.formats.archive import (
     Page,
     make_entry,
     page_number,
-    page_of_path,
     page_path,
     render_page,
     seq_range,
@@ -77,7 +76,7 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
     publish or after other settings, every document is written again anyway). Expired
     tombstones are left for `forget` to delete once the feeds are written."""
     feeds = config.feeds
-    archived = {path for path in outputs if page_of_path(path) is not None}
+    archived = {path for path in outputs if render.archive_key(path) is not None}
     if not feeds.history:
         if store.has_members():
             with store.transaction():
@@ -120,7 +119,7 @@ def forget(store: StateStore, config: Config, filters: Filters) -> None:
     """Delete the tombstones whose time is up, once their feeds are written (in the
     caller's transaction): until then a run killed half-way finds them again."""
     if config.feeds.history:
-        store.forget_tombstones(filters.now - config.feeds.tombstone_days * 86400)
+        store.forget_tombstones(filters.now - config.feeds.tombstone_seconds)
 
 
 def _replace_all(store: StateStore, config: Config, filters: Filters, result: Update) -> dict[FeedKey, dict[int, int]]:
@@ -223,7 +222,7 @@ def _history(store: StateStore, config: Config, key: FeedKey, counts: dict[int, 
              now: int) -> FeedHistory:
     feeds = config.feeds
     prev = page_path(key, max(counts)) if counts else None
-    tombstones = store.tombstones(key, now - feeds.tombstone_days * 86400, MAX_TOMBSTONES) if feeds.tombstones else ()
+    tombstones = store.tombstones(key, now - feeds.tombstone_seconds, MAX_TOMBSTONES) if feeds.tombstones else ()
     return FeedHistory(prev, tombstones)
 
 
@@ -261,7 +260,7 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
     known = update.placements
     if len(pages) < PARALLEL_MIN_PAGES or workers < 2:
         done = [_write_some(store, config, PagesJob(store.path, config, pages, update.numbers, update.counts,
-                                                     None, None, known), _names(store))]
+                                                     None, None, known), display_names(store))]
     else:
         cuts: list[int | None] = [None, *store.story_dates(workers), None]
         shares: list[list[Placement] | None] = [None] * workers
@@ -276,7 +275,7 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
         yield from result.written
         for page, entries in result.partial.items():
             partial.setdefault(page, []).extend(entries)
-    names = _names(store)
+    names = display_names(store)
     folders: set[Path] = set()
     for page, entries in sorted(partial.items()):
         yield _write_page(config, page, entries, update.numbers, names, folders)
@@ -287,7 +286,7 @@ def _pages_worker(job: PagesJob) -> PagesDone:
     store = Store(job.state, readonly=True)
     try:
         with no_cycle_collection():
-            return _write_some(store, job.config, job, _names(store))
+            return _write_some(store, job.config, job, display_names(store))
     finally:
         store.close()
 
@@ -374,5 +373,6 @@ def _write_page(config: Config, page: PageKey, entries: list[Entry], numbers: Ma
     return path, write.write_if_changed(config.paths.feeds, path, render_page(doc, entries, config.site), folders)
 
 
-def _names(store: StateStore) -> Names:
+def display_names(store: StateStore) -> Names:
+    """Display names read from the state, each looked up once per run (the feeds' too)."""
     return Names.cached(store.provider_name, store.topic_name)

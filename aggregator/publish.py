@@ -335,7 +335,7 @@ def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list
     filters = _filters(config, now)
     look = _gather(store, config, filters)
     stale = plan.stale_feeds(look)
-    names = _names(store)
+    names = history.display_names(store)
     heads = {key: store.feed_heads(key, filters, config.feeds.max_items) for key in stale.feeds}
     last = store.get_meta(Meta.RENDERED_AT)
     kept = history.update(store, config, filters, look.everything, stale.feeds, heads, look.outputs,
@@ -378,7 +378,7 @@ def _gather(store: StateStore, config: Config, filters: Filters) -> plan.Look:
     released: set[FeedKey] = set()
     if last is not None:
         released = store.released_between(int(last), filters.now)
-        window = config.feeds.tombstone_days * 86400  # feeds whose tombstones' time is up
+        window = config.feeds.tombstone_seconds  # feeds whose tombstones' time is up
         released |= store.tombstones_expiring(int(last) - window, filters.now - window)
     return plan.Look(store.dirty(), False, (), store.feed_rows(), set(outputs), released,
                      _damaged(feeds_dir, outputs))
@@ -443,7 +443,8 @@ def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
     """Render and write some feeds in a worker, reading the state without writing it."""
     store = Store(job.state, readonly=True)
     try:
-        return list(_render_infos(store, job.config, job.filters, job.infos, _names(store), job.histories))
+        names = history.display_names(store)
+        return list(_render_infos(store, job.config, job.filters, job.infos, names, job.histories))
     finally:
         store.close()
 
@@ -478,11 +479,6 @@ def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[F
             yield from done
 
 
-def _names(store: StateStore) -> Names:
-    """Display names read from the state, each looked up once per run."""
-    return Names.cached(store.provider_name, store.topic_name)
-
-
 # --- the result ---------------------------------------------------------------------------------
 
 
@@ -492,7 +488,7 @@ def _result(store: StateStore, config: Config, now: datetime, changes: Changes, 
     counts = store.count_stories(filters)
     release = store.next_release(filters.now)
     if config.feeds.tombstones:  # a tombstone's time running out changes its feed too
-        window = config.feeds.tombstone_days * 86400
+        window = config.feeds.tombstone_seconds
         expiry = store.next_tombstone(filters.now - window)
         if expiry is not None:
             release = min(release or expiry + window, expiry + window)

@@ -784,7 +784,11 @@ def test_no_hostile_markup_or_scheme_in_outputs(corpus: Corpus) -> None:
 
 def check_links_and_markup(corpus: Corpus) -> int:
     """Every link in every output is http(s); no live markup in any HTML body; returns the count."""
-    files = corpus.site.feed_files()
+    return links_and_markup(corpus.site.feed_files())
+
+
+def links_and_markup(files: dict[str, bytes]) -> int:
+    """`check_links_and_markup` of some output files."""
     seen = 0
     for rel, data in files.items():
         if rel == "index.html":
@@ -911,24 +915,26 @@ def test_state_db_is_sound_after_the_corpus(corpus: Corpus) -> None:
         db.close()
 
 
-def test_archived_entries_of_the_corpus_are_the_feeds_entries_byte_for_byte(corpus: Corpus) -> None:
+def test_archived_entries_of_the_corpus_are_the_feeds_entries_byte_for_byte(corpus: Corpus, tmp_path: Path) -> None:
     """The archive writes entries itself (not through feedgen): on hostile text too, each
-    is the same bytes as the item's entry in the feed's Atom file, which here holds every
-    item."""
-    root = corpus.site.root / "archived"
-    config = corpus.site.root / "archived.yaml"
+    is the same bytes as the item's entry in the feed's Atom file (which here holds every
+    item), its links are http(s) and nothing in it is live markup."""
+    config = tmp_path / "archived.yaml"
     config.write_text("feeds:\n  max_items: 1\n  archive_page_items: 10\n")
+    feeds = tmp_path / "feeds"
     result = corpus.site.runner.invoke(main, ["publish", "--config", str(config), "--seeds", str(corpus.site.seeds),
-                                              "--feeds", str(root / "feeds"), "--state", str(root / "state.sqlite")])
+                                              "--feeds", str(feeds), "--state", str(tmp_path / "state.sqlite")])
     assert result.exit_code == 0, result.output[-3000:]
+    pages = {p.relative_to(feeds).as_posix(): p.read_bytes() for p in sorted((feeds / "archive").rglob("*.atom.xml"))}
+    assert links_and_markup(pages) > 50
     compared = 0
-    for page in sorted((root / "feeds" / "archive").rglob("*.atom.xml")):
-        data = page.read_bytes()
-        etree.fromstring(data)
-        read_feed(data, str(page))
-        stem = page.relative_to(root / "feeds" / "archive").parent.as_posix()
-        full = (corpus.site.feeds / f"{stem}.atom.xml").read_bytes()
+    for rel, data in pages.items():
+        read_feed(data, rel)
         for entry in re.findall(rb"  <entry>\n.*?</entry>\n", data, re.S):
-            assert entry in full, (page, entry[:300])
+            stem = rel.removeprefix("archive/").rsplit("/", 1)[0]
+            assert entry in (corpus.site.feeds / f"{stem}.atom.xml").read_bytes(), (rel, entry[:300])
             compared += 1
+        assert b"XSS-TITLE" not in data and b"XSS-IMG" not in data, rel
     assert compared > 50
+    assert {p.name for p in tmp_path.iterdir()} <= {"archived.yaml", "feeds", "state.sqlite", "state.sqlite-wal",
+                                                    "state.sqlite-shm", "state.sqlite.lock"}

@@ -146,27 +146,24 @@ def entry_xml(item: FeedItem, names: Names) -> bytes:
     return "\n".join(lines).encode()
 
 
-def _text(value: str) -> str:
-    """Character data as lxml writes it, with `&` as `&#x26;` (`feedgen.finish`)."""
-    # Each replace only where needed: most values have none of these characters.
-    if "&" in value:
-        value = value.replace("&", "&#x26;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
+# What lxml writes for each character it escapes, in this order (`&` first), with `&`
+# as `&#x26;` (`feedgen.finish`); an attribute value escapes three more.
+_TEXT = (("&", "&#x26;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ATTRIBUTE = (*_TEXT, ('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
+
+
+def _escape(value: str, table: tuple[tuple[str, str], ...]) -> str:
+    for char, written in table:
+        if char in value:  # most values have none: no copy
+            value = value.replace(char, written)
     return value
+
+
+def _text(value: str) -> str:
+    """Character data as lxml writes it."""
+    return _escape(value, _TEXT)
 
 
 def _attr(value: str) -> str:
-    """An attribute value as lxml writes it, with `&` as `&#x26;`."""
-    value = _text(value)
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#9;")
-    return value
+    """An attribute value as lxml writes it."""
+    return _escape(value, _ATTRIBUTE)

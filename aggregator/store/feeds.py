@@ -102,11 +102,7 @@ class Feeds(Connection):
             query = (
                 f"SELECT {select} FROM stories s WHERE s.provider = :slug AND {story_filter}"
                 f" UNION ALL SELECT {cited} FROM refs r JOIN stories s ON s.sid = r.story"
-                f" WHERE r.provider = :slug AND r.published <= :now AND {story_filter}"
-                " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.id = r.article)"
-                " AND s.url = (SELECT min(s2.url) FROM refs r2 JOIN stories s2 ON s2.sid = r2.story"
-                f"  WHERE r2.article = r.article AND r2.published <= :now AND {STORY_FILTER.format(s='s2')})"
-                " ORDER BY 2 DESC, 1 LIMIT :limit"
+                f" WHERE r.provider = :slug AND {CITATION_SHOWN} ORDER BY 2 DESC, 1 LIMIT :limit"
             )
         return self.db.execute(query, params)
 
@@ -150,6 +146,15 @@ class Feeds(Connection):
 
 
 STORY_FILTER = "{s}.published <= :now AND (:only = 0 OR {s}.flag = 1) AND (:minq IS NULL OR {s}.quality >= :minq)"
+# Whether citation `r` (of story `s`) is the one that gives its article an item: the
+# article is no story itself, and `s` is the first citing story (by URL) whose citation
+# is released. The feeds and their members (`store.history`) read the same rule.
+CITATION_SHOWN = (
+    f"r.published <= :now AND {STORY_FILTER.format(s='s')}"
+    " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.id = r.article)"
+    " AND s.url = (SELECT min(s2.url) FROM refs r2 JOIN stories s2 ON s2.sid = r2.story"
+    f"  WHERE r2.article = r.article AND r2.published <= :now AND {STORY_FILTER.format(s='s2')})"
+)
 
 
 def query_params(filters: Filters) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aggregator.model import FeedKey, Filters, Member, Tombstone
 from aggregator.store.connection import Connection
+from aggregator.store.feeds import CITATION_SHOWN
 from aggregator.store.feeds import STORY_FILTER as _FILTER
 from aggregator.store.feeds import query_params as _params
 from aggregator.store.schema import MEMBER_INDEXES
@@ -20,14 +21,11 @@ _STORY_MEMBERS = (
     " JOIN story_topics t ON t.url = s.url WHERE {filter} {only}"
     " UNION ALL SELECT 'provider', s.provider, s.id, s.published, s.sid FROM stories s WHERE {filter} {only}"
 )
-# Articles known only as related coverage, each in its provider's feed once, as cited by
-# the first citing story (by URL) whose citation is released: as the feeds read them.
+# Articles known only as related coverage among the ids in `wanted`, each in its
+# provider's feed once, by the feeds' own rule.
 _CITED_MEMBERS = (
     "SELECT 'provider', r.provider, r.article, r.published, r.story FROM refs r JOIN stories s ON s.sid = r.story"
-    " WHERE r.article IN (SELECT id FROM wanted) AND r.published <= :now AND {filter}"
-    " AND NOT EXISTS (SELECT 1 FROM stories x WHERE x.id = r.article)"
-    " AND s.url = (SELECT min(s2.url) FROM refs r2 JOIN stories s2 ON s2.sid = r2.story"
-    "  WHERE r2.article = r.article AND r2.published <= :now AND {filter2})"
+    f" WHERE r.article IN (SELECT id FROM wanted) AND {CITATION_SHOWN}"
 )
 
 
@@ -67,8 +65,7 @@ class History(Connection):
         self._wanted(ids)
         params = _params(filters)
         story = _STORY_MEMBERS.format(filter=_FILTER.format(s="s"), only="AND s.id IN (SELECT id FROM wanted)")
-        cited = _CITED_MEMBERS.format(filter=_FILTER.format(s="s"), filter2=_FILTER.format(s="s2"))
-        return [Member(*row) for row in self.db.execute(f"{story} UNION ALL {cited}", params)]
+        return [Member(*row) for row in self.db.execute(f"{story} UNION ALL {_CITED_MEMBERS}", params)]
 
     def update_members(self, filters: Filters, ids: Collection[str],
                        noticed: int) -> tuple[set[FeedKey], set[tuple[FeedKey, int]]]:
@@ -159,8 +156,10 @@ class History(Connection):
 
     def _cited_members(self, params: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
         """(provider, article, published, citing story) of every article known only as
-        related coverage, as `_CITED_MEMBERS` gives them, in one pass over the citations
-        (a correlated subquery per citation takes several times longer)."""
+        related coverage: `CITATION_SHOWN` worked out in one pass over the citations (a
+        correlated subquery per citation takes several times longer);
+        `test_replacing_the_members_at_once_gives_what_they_are_item_by_item` holds the
+        two to the same answer."""
         stories = {i for (i,) in self.db.execute("SELECT id FROM stories")}
         best: dict[str, tuple[str, str, int, int]] = {}
         for article, url, provider, published, story in self.db.execute(
