@@ -37,27 +37,27 @@ def item_id(canonical_url: str) -> str:
     return f"urn:uuid:{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
-@dataclass(frozen=True, slots=True)
-class Provider:
+# The values a story is made of are named tuples: a large site decodes millions of
+# them, and a named tuple is built several times faster than a frozen dataclass.
+
+
+class Provider(NamedTuple):
     domain: str  # lower-case, IDNA, no leading "www."
     name: str | None  # as given by this seed; the display name is resolved corpus-wide
 
 
-@dataclass(frozen=True, slots=True)
-class Image:
+class Image(NamedTuple):
     url: str
     width: int | None
     height: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Topic:
+class Topic(NamedTuple):
     slug: str  # identity, [a-z0-9-]
     name: str  # display name
 
 
-@dataclass(frozen=True, slots=True)
-class Article:
+class Article(NamedTuple):
     url: str  # canonical: the article's identity
     title: str
     excerpt: str | None
@@ -104,8 +104,7 @@ class FeedKey:
         return f"{self.kind}s/{self.slug}"
 
 
-@dataclass(frozen=True, slots=True)
-class FeedItem:
+class FeedItem(NamedTuple):
     """One item of one feed: a story, or an article known only as related coverage."""
 
     id: str

@@ -7,7 +7,6 @@ or dropped and reported as a warning naming the field path (`related[3].webUrl`)
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 import unicodedata
@@ -522,7 +521,7 @@ def normalize(meta: Mapping[str, Any], body: str, limits: LimitsConfig, now: dat
         # The story's best image: the primary's own, else the best of its coverage.
         candidates = [a.image for a in related if a.image is not None]
         if candidates:
-            primary = dataclasses.replace(primary, image=max(candidates, key=_area))
+            primary = primary._replace(image=max(candidates, key=_area))
     story = Story(
         article=primary,
         topics=walker.topics(meta.get("topics")),

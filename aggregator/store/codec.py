@@ -27,15 +27,13 @@ def _article_dict(article: Article) -> dict[str, Any]:
 
 def _article(data: dict[str, Any]) -> Article:
     image = data["image"]
-    return Article(
-        url=data["url"],
-        title=data["title"],
-        excerpt=data["excerpt"],
-        published=datetime.fromisoformat(data["published"]),
-        updated=datetime.fromisoformat(data["updated"]) if data["updated"] else None,
-        provider=Provider(domain=data["domain"], name=data["name"]),
-        image=Image(url=image[0], width=image[1], height=image[2]) if image else None,
-    )
+    updated = data["updated"]
+    return Article(data["url"], data["title"], data["excerpt"], _date(data["published"]),
+                   _date(updated) if updated else None, Provider(data["domain"], data["name"]),
+                   Image(*image) if image else None)
+
+
+_date = datetime.fromisoformat
 
 
 def story_to_json(story: Story) -> str:
@@ -57,8 +55,8 @@ def story_from_json(text: str) -> Story:
     data = orjson.loads(text)
     return Story(
         article=_article(data["article"]),
-        topics=tuple(Topic(slug=s, name=n) for s, n in data["topics"]),
-        related=tuple(_article(a) for a in data["related"]),
+        topics=tuple(Topic(s, n) for s, n in data["topics"]),
+        related=tuple(map(_article, data["related"])),
         body_html=data["body"],
         published_flag=data["flag"],
         quality=data["quality"],
