@@ -11,6 +11,7 @@ The paging is described in docs/internals.md, "Archives and tombstones".
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import itertools
 import operator
@@ -58,6 +59,7 @@ class Update:
     # The archived members, when known without asking the state (a cold layout), as
     # `History.archived` gives them: (story row, feed, seq, item id), by the story's date.
     placements: list[Placement] | None = None
+    layout: ColdLayout | None = None  # a first publish's members, for `storing_members` to store
 
     def mark(self, key: FeedKey) -> str:
         """What the feed's Atom subscription document depends on besides its items."""
@@ -135,7 +137,9 @@ def _replace_all(store: StateStore, config: Config, filters: Filters, result: Up
             return store.archive_pages(None, feeds.archive_page_items)
         layout = ColdLayout(by_feed, feeds.max_items)
         result.placements = layout.placements
-        store.insert_members(layout.rows(), layout.ends)
+        result.layout = layout
+        # Items back (members kept by neither switch meanwhile, then all gone) are not gone.
+        store.drop_tombstones(layout.members(store.tombstoned()))
     per_page = feeds.archive_page_items
     return {FeedKey(kind, slug): {n: min(per_page, total - (n - 1) * per_page)  # type: ignore[arg-type]
                                   for n in range(1, (total - 1) // per_page + 2)}
@@ -169,6 +173,12 @@ class ColdLayout:
         dates = {sid: published for _, published, sid in by_feed.get(("all", ""), ())}
         self.placements.sort(key=lambda p: (dates[p[0]], p[0]))
 
+    def members(self, names: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        """Those of these (kind, slug, id) that are members."""
+        names = list(names)
+        ids = {feed: {m[0] for m in self.by_feed.get(feed, ())} for feed in {(kind, slug) for kind, slug, _ in names}}
+        return [(kind, slug, id_) for kind, slug, id_ in names if id_ in ids[kind, slug]]
+
     def rows(self) -> Iterator[MemberRow]:
         for kind, slug in sorted(self.by_feed):
             found = self.by_feed.pop((kind, slug))
@@ -182,6 +192,29 @@ _FIRST = operator.itemgetter(0)
 _SECOND = operator.itemgetter(1)
 
 
+
+
+@contextlib.contextmanager
+def storing_members(path: Path, update: Update) -> Iterator[None]:
+    """A first publish's members stored, by a process of their own on a connection of
+    its own, while the caller writes the feeds and archive documents (which do not read
+    them). The state still asks for every feed to be written until the caller's last
+    transaction, so a run killed before the members are stored lays them out again."""
+    layout = update.layout
+    if layout is None:
+        yield
+        return
+    with pool.forked(functools.partial(_store_members, path, layout)):
+        yield
+
+
+def _store_members(path: Path, layout: ColdLayout) -> None:
+    store = Store(path)
+    try:
+        with store.transaction(), no_cycle_collection():
+            store.insert_members(layout.rows(), layout.ends)
+    finally:
+        store.close()
 
 
 def _update_some(store: StateStore, config: Config, filters: Filters, heads: dict[FeedKey, list[Head]],
@@ -317,8 +350,8 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
     written: list[tuple[str, bool]] = []
     folders: set[Path] = set()
     rows = job.placements if job.placements is not None else store.archived(ranges, job.after, job.until)
-    for sid, group in itertools.groupby(rows, key=_STORY_ROW):
-        items = _Items(story_from_json(store.story_text(sid)))
+    for group, text in _with_texts(store, itertools.groupby(rows, key=_STORY_ROW)):
+        items = _Items(story_from_json(text))
         entries: dict[str, Entry] = {}
         for _, key, seq, id_ in group:
             entry = entries.get(id_)
@@ -339,6 +372,16 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
 
 
 _STORY_ROW = operator.itemgetter(0)
+TEXT_BATCH = 500  # stories read from the state in one query
+
+
+def _with_texts(store: StateStore, stories: Iterator[tuple[int, Iterator[Placement]]],
+                ) -> Iterator[tuple[list[Placement], str]]:
+    """Each story row's archived members with its stored text, the texts read a batch at a time."""
+    while batch := [(sid, list(group)) for sid, group in itertools.islice(stories, TEXT_BATCH)]:
+        texts = store.story_texts([sid for sid, _ in batch])
+        for sid, group in batch:
+            yield group, texts[sid]
 
 
 class _Items:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import multiprocessing.connection
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -39,6 +40,55 @@ def fork_pool(count: int | None = None) -> Iterator[ProcessPoolExecutor]:
             yield executor
     finally:
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def forked(task: Callable[[], None]) -> Iterator[None]:
+    """`task` run in a forked process while the caller's block runs; its failure is
+    raised when the block ends (after the block's own, if both fail).
+
+    The process sees the parent's memory as it was at the fork, so `task` may use large
+    data without it being copied or pickled. A fork, not a thread: the worker pools the
+    caller may start meanwhile fork too, and forking beside a running thread can leave a
+    child holding a lock that nobody will ever release.
+    """
+    receive, send = get_context("fork").Pipe(duplex=False)
+    gc.freeze()
+    try:
+        child = os.fork()
+        if child == 0:
+            _run_forked(task, send)
+        send.close()
+        try:
+            yield
+        finally:
+            try:
+                failure = receive.recv()
+            except EOFError:
+                failure = ChildProcessError(f"a worker process died (pid {child})")
+            finally:
+                receive.close()
+                os.waitpid(child, 0)
+    finally:
+        gc.unfreeze()
+    if failure is not None:
+        raise failure
+
+
+def _run_forked(task: Callable[[], None], send: multiprocessing.connection.Connection) -> None:
+    status = 0
+    try:
+        _worker_init()
+        task()
+        send.send(None)
+    except BaseException as exc:  # every failure goes back to the parent
+        status = 1
+        try:
+            send.send(exc)
+        except Exception:  # one that does not pickle
+            send.send(ChildProcessError(f"{type(exc).__name__}: {exc}"))
+    finally:
+        os._exit(status)
 
 
 def _worker_init() -> None:

@@ -413,12 +413,13 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
             render.INDEX_PATH: pages.render_index(infos, config.site),
             render.OPML_PATH: pages.render_opml(infos, config.site, by_name(config.feeds.opml_format)),
         }))
-    for path, changed in files:
-        rendered.append(path)
-        if changed:
-            written.append(path)
-    gone = sorted({*todo.remove, *kept.remove})
-    removed = [path for path in gone if write.remove(feeds_dir, path)]
+    with history.storing_members(store.path, kept):
+        for path, changed in files:
+            rendered.append(path)
+            if changed:
+                written.append(path)
+        gone = sorted({*todo.remove, *kept.remove})
+        removed = [path for path in gone if write.remove(feeds_dir, path)]
     with store.transaction():
         for path in rendered:
             st = (feeds_dir / path).stat()

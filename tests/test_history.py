@@ -15,8 +15,10 @@ from lxml import etree
 from aggregator import history, render
 from aggregator import publish as publish_module
 from aggregator.config import Config
+from aggregator.errors import OutputError
 from aggregator.formats.atom import TOMBSTONES
 from aggregator.publish import publish
+from aggregator.store import Store as StateStore
 from tests.conftest import BASE_URL, NOW, Site, differing, related_item, seed_text
 from tests.feedlint import lint_feed
 from tests.feedlint.schema import lint_atom_schema
@@ -443,3 +445,24 @@ def test_items_back_after_every_item_went_have_no_tombstone(site: Site) -> None:
     data = (site.feeds / "all.atom.xml").read_bytes()
     assert len(etree.fromstring(data).findall(ATOM + "entry")) == 5
     assert tombstones(data) == []
+
+
+def test_a_first_publish_whose_members_were_not_stored_lays_them_out_again(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_stories(site, range(40))
+    cfg = config(site)
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device", str(site.state))
+
+    with monkeypatch.context() as patch:  # the members are stored by a forked process: it inherits the patch
+        patch.setattr(StateStore, "insert_members", disk_full)
+        with pytest.raises(OutputError, match="No space left") as failure:
+            publish(cfg, NOW)
+    assert str(site.state) in str(failure.value)
+    publish(cfg, NOW)
+    assert differing(site.feed_files(), cold_files(site, tmp_path / "cold", cfg)) == []
+    write_stories(site, range(40, 41))  # and the next edit finds every member in place
+    publish(cfg, NOW)
+    assert differing(site.feed_files(), cold_files(site, tmp_path / "cold-after", cfg)) == []
+    check_walks(site, tmp_path / "walk")

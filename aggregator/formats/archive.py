@@ -118,32 +118,29 @@ def entry_xml(item: FeedItem, names: Names) -> bytes:
     """The item's Atom <entry>, indented for a feed document: the same bytes as the Atom
     subscription document has for it (see the module docstring)."""
     article = item.article
-    lines = [
-        "  <entry>",
-        f"    <id>{item.id}</id>",  # a urn:uuid: nothing to escape
-        f"    <title>{_text(article.title)}</title>",
-        f"    <updated>{updated(article).isoformat()}</updated>",
-        "    <author>",
-        f"      <name>{_text(names.provider(article.provider.domain))}</name>",
-        f"      <uri>https://{_text(article.provider.domain)}/</uri>",
-        "    </author>",
-        f'    <content type="html">{_text(content_html(item, names))}</content>',
-        f'    <link href="{_attr(article.url)}"/>',
-    ]
+    published = article.published.isoformat()
+    domain = article.provider.domain
+    xml = (
+        f"  <entry>\n    <id>{item.id}</id>\n"  # a urn:uuid: nothing to escape
+        f"    <title>{_text(article.title)}</title>\n"
+        f"    <updated>{published if article.updated is None else article.updated.isoformat()}</updated>\n"
+        f"    <author>\n      <name>{_text(names.provider(domain))}</name>\n"
+        f"      <uri>https://{_text(domain)}/</uri>\n    </author>\n"
+        f'    <content type="html">{_text(content_html(item, names))}</content>\n'
+        f'    <link href="{_attr(article.url)}"/>\n'
+    )
     if article.excerpt:
-        lines.append(f"    <summary>{_text(article.excerpt)}</summary>")
+        xml += f"    <summary>{_text(article.excerpt)}</summary>\n"
     for topic in item.story.topics if item.story is not None else ():
-        lines.append(f'    <category term="{_attr(topic.slug)}" label="{_attr(names.topic(topic.slug))}"/>')
-    lines.append(f"    <published>{article.published.isoformat()}</published>")
+        xml += f'    <category term="{_attr(topic.slug)}" label="{_attr(names.topic(topic.slug))}"/>\n'
+    xml += f"    <published>{published}</published>\n"
     image = article.image
     if image is not None:
         height = f' height="{image.height}"' if image.height else ""
         size = height + (f' width="{image.width}"' if image.width else "")
         url = _attr(image.url)
-        lines.append(f'    <media:content url="{url}" medium="image"{size}/>')
-        lines.append(f'    <media:thumbnail url="{url}"{size}/>')
-    lines.append("  </entry>\n")
-    return "\n".join(lines).encode()
+        xml += f'    <media:content url="{url}" medium="image"{size}/>\n    <media:thumbnail url="{url}"{size}/>\n'
+    return (xml + "  </entry>\n").encode()
 
 
 # What lxml writes for each character it escapes, in this order (`&` first), with `&`

@@ -126,9 +126,6 @@ class History(Connection):
         self.db.executemany("INSERT INTO members(kind, slug, id, published, sid, seq) VALUES (?, ?, ?, ?, ?, ?)",
                             rows)
         self.db.executemany("INSERT OR REPLACE INTO archive_ends(kind, slug, next_seq) VALUES (?, ?, ?)", ends)
-        # Items back (members kept by neither switch meanwhile, then all gone) are not gone.
-        self.db.execute("DELETE FROM tombstones AS t WHERE EXISTS"
-                        " (SELECT 1 FROM members m WHERE m.kind = t.kind AND m.slug = t.slug AND m.id = t.id)")
         for line in MEMBER_INDEXES.strip().splitlines():  # not executescript: it would commit
             self.db.execute(line)
 
@@ -259,11 +256,13 @@ class History(Connection):
         for sid, kind, slug, seq, id_ in rows:
             yield sid, FeedKey(kind, slug), seq, id_
 
-    def story_text(self, sid: int) -> str:
-        """The stored story a story row was derived from."""
-        row = self.db.execute("SELECT d.story FROM stories s JOIN seeds d ON d.path = s.path WHERE s.sid=?",
-                              (sid,)).fetchone()
-        return str(row[0])
+    def story_texts(self, sids: Collection[int]) -> dict[int, str]:
+        """The stored stories these story rows were derived from, by row: one query for
+        many (at most the SQLite variable limit), not one each."""
+        marks = ",".join("?" * len(sids))
+        return dict(self.db.execute(
+            f"SELECT s.sid, d.story FROM stories s JOIN seeds d ON d.path = s.path WHERE s.sid IN ({marks})",
+            tuple(sids)))
 
     def story_dates(self, count: int) -> list[int]:
         """`count` - 1 dates that cut the stories, by date, into `count` runs of about one size."""
@@ -283,6 +282,14 @@ class History(Connection):
         """Feeds with a tombstone dated in (after, until]: those whose window ends then."""
         return {FeedKey(kind, slug) for kind, slug in self.db.execute(
             "SELECT DISTINCT kind, slug FROM tombstones WHERE deleted > ? AND deleted <= ?", (after, until))}
+
+    def tombstoned(self) -> list[tuple[str, str, str]]:
+        """(kind, slug, id) of every tombstone."""
+        return self.db.execute("SELECT kind, slug, id FROM tombstones").fetchall()
+
+    def drop_tombstones(self, names: Iterable[tuple[str, str, str]]) -> None:
+        """Tombstones of these (kind, slug, id) deleted: the items are back."""
+        self.db.executemany("DELETE FROM tombstones WHERE kind=? AND slug=? AND id=?", names)
 
     def forget_tombstones(self, until: int) -> None:
         self.db.execute("DELETE FROM tombstones WHERE deleted <= ?", (until,))

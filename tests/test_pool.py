@@ -1,0 +1,48 @@
+"""The forked helpers every parallel step uses. No CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from aggregator import pool
+
+
+def test_a_forked_task_sees_the_parents_memory_and_runs_beside_the_block(tmp_path: Path) -> None:
+    data = list(range(100_000))  # large, and never pickled: the child sees it through the fork
+    done = tmp_path / "done"
+    seen = []
+
+    def task() -> None:
+        done.write_text(str(sum(data)))
+
+    with pool.forked(task):
+        seen.append(os.getpid())  # the block runs in the parent
+    assert done.read_text() == str(sum(data))
+    assert seen == [os.getpid()]
+
+
+def test_a_forked_tasks_failure_is_raised_when_the_block_ends(tmp_path: Path) -> None:
+    def task() -> None:
+        raise OSError(28, "No space left on device", str(tmp_path / "state.sqlite"))
+
+    ran = []
+    with pytest.raises(OSError, match="No space left") as failure, pool.forked(task):
+        ran.append(True)
+    assert ran == [True]
+    assert failure.value.filename == str(tmp_path / "state.sqlite")
+
+
+def test_a_forked_task_that_dies_is_reported() -> None:
+    with pytest.raises(ChildProcessError, match="died"), pool.forked(lambda: os._exit(3)):
+        pass
+
+
+def test_the_blocks_own_failure_comes_first() -> None:
+    def task() -> None:
+        raise ValueError("the task's")
+
+    with pytest.raises(KeyError), pool.forked(task):
+        raise KeyError("the block's")
