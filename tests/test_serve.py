@@ -532,6 +532,25 @@ def test_cors_lets_web_based_readers_fetch_feeds(feeds: Path) -> None:
             assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
 
 
+def test_pages_are_served_with_a_policy_that_runs_no_script_and_nothing_is_sniffed(feeds: Path) -> None:
+    with serving(feeds) as server:
+        status, headers, _ = fetch(server, "/index.html")
+        assert status == 200
+        policy = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+        assert policy["default-src"] == "'none'"  # so no script-src, object-src or frame-src either
+        assert not {"script-src", "object-src", "frame-src", "child-src", "worker-src"} & set(policy)
+        assert policy["frame-ancestors"] == "'none'"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        status, headers, _ = fetch(server, "/all.atom.xml")
+        assert status == 200
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "Content-Security-Policy" not in headers  # a feed is data, read by programs
+        status, headers, _ = fetch(server, "/index.html", {"If-None-Match": fetch(server, "/index.html")[1]["ETag"]})
+        assert status == 304
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_sealed_archive_documents_are_cached_for_a_day_the_newest_like_its_feed(feeds: Path) -> None:
     (feeds / "all.rss.xml").write_bytes(RSS.replace(b"<title>All</title>", b"<title>All</title><ttl>120</ttl>"))
     for number in (1, 2, 3):
