@@ -44,6 +44,8 @@ class SiteConfig:
     description: str = "News stories and their related coverage"
     base_url: str = DEFAULT_BASE_URL
     language: str = "en"
+    templates: Path | None = None  # a folder of templates overriding the built-in ones by name
+    thumbnails: bool = True  # the outlets' images on the pages (each one a request to the outlet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,7 @@ class Config:
             "site": dataclasses.asdict(self.site),
             "feeds": dataclasses.asdict(self.feeds),
         }
-        return digest(json.dumps(relevant, sort_keys=True).encode())
+        return digest(json.dumps(relevant, sort_keys=True, default=str).encode())
 
     def parse_digest(self) -> str:
         """A hash of the settings that change what a seed normalizes to (the limits)."""
@@ -213,6 +215,21 @@ def _check_ranges(config: Config) -> Config:
     language = config.site.language
     if "_" in language or not langcodes.tag_is_valid(language):
         raise ConfigError("site.language", f"must be a BCP 47 language tag such as en or pt-BR, got {language!r}")
+    templates = config.site.templates
+    if templates is not None:
+        if not templates.is_dir():
+            raise ConfigError("site.templates", f"must be a folder of templates, {templates} is not one")
+        from jinja2 import TemplateSyntaxError
+
+        from aggregator.formats.html import check_templates
+
+        try:
+            check_templates(templates)
+        except TemplateSyntaxError as exc:
+            where = templates / (exc.name or "")
+            raise ConfigError("site.templates", f"{where}, line {exc.lineno}: {exc.message}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError("site.templates", f"cannot read a template in {templates}: {exc}") from None
     if not 1 <= config.feeds.max_items <= 10_000:
         raise ConfigError("feeds.max_items", "must be between 1 and 10000")
     if not 10 <= config.feeds.archive_page_items <= 10_000:
@@ -221,7 +238,7 @@ def _check_ranges(config: Config) -> Config:
         raise ConfigError("feeds.tombstone_days", "must be between 1 and 365")
     from aggregator.formats import FORMATS
 
-    names = [fmt.name for fmt in FORMATS]
+    names = [fmt.name for fmt in FORMATS if fmt.feed]
     if config.feeds.opml_format not in names:
         raise ConfigError("feeds.opml_format", f"must be one of {', '.join(names)}, got {config.feeds.opml_format!r}")
     for name in (f.name for f in dataclasses.fields(LimitsConfig)):

@@ -195,7 +195,7 @@ _SECOND = operator.itemgetter(1)
 
 
 @contextlib.contextmanager
-def storing_members(path: Path, update: Update) -> Iterator[None]:
+def storing_members(store: StateStore, update: Update) -> Iterator[None]:
     """A first publish's members stored, by a process of their own on a connection of
     its own, while the caller writes the feeds and archive documents (which do not read
     them). The state still asks for every feed to be written until the caller's last
@@ -204,12 +204,12 @@ def storing_members(path: Path, update: Update) -> Iterator[None]:
     if layout is None:
         yield
         return
-    with pool.forked(functools.partial(_store_members, path, layout)):
+    with pool.forked(functools.partial(_store_members, store.path, store.identity, layout)):
         yield
 
 
-def _store_members(path: Path, layout: ColdLayout) -> None:
-    store = Store(path)
+def _store_members(path: Path, identity: tuple[int, int] | None, layout: ColdLayout) -> None:
+    store = Store(path, beside=identity)
     try:
         with store.transaction(), no_cycle_collection():
             store.insert_members(layout.rows(), layout.ends)

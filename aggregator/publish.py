@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import NamedTuple
 from aggregator import history, ingest, load, lock, pages, plan, pool, render, write
 from aggregator.config import Config, check_paths
 from aggregator.errors import OutputError
-from aggregator.formats import FORMATS, FeedInfo, Names, by_name
+from aggregator.formats import FORMATS, FeedInfo, Names, by_name, html
 from aggregator.formats.base import NO_HISTORY
 from aggregator.ingest import Failed, Outcome, Parsed, SeedJob, Unchanged
 from aggregator.model import FeedHistory, FeedKey, Filters, Meta, SeedRow, epoch, folder_of
@@ -357,7 +356,8 @@ def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list
 def _output_digest(config: Config) -> str:
     """What every output's bytes depend on besides the data: the settings, the render
     version and the formats (a format added is written for every feed at once)."""
-    return config.output_digest() + render.RENDER_VERSION + ",".join(fmt.name for fmt in FORMATS)
+    return (config.output_digest() + render.RENDER_VERSION + ",".join(fmt.name for fmt in FORMATS)
+            + html.templates_digest(config.site))
 
 
 def _gather(store: StateStore, config: Config, filters: Filters) -> plan.Look:
@@ -405,21 +405,20 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
     feeds_dir = config.paths.feeds
     written: list[str] = []
     rendered: list[str] = []
-    files = itertools.chain(_rendered(store, config, filters, todo.render, names, kept.histories),
-                            history.write_pages(store, config, kept))
-    if todo.pages:
-        infos = [FeedInfo(key, title, "") for key, title in sorted(todo.live.items())]
-        files = itertools.chain(files, _write_files(feeds_dir, {
-            render.INDEX_PATH: pages.render_index(infos, config.site),
-            render.OPML_PATH: pages.render_opml(infos, config.site, by_name(config.feeds.opml_format)),
-        }))
-    with history.storing_members(store.path, kept):
+
+    def take(files: Iterable[tuple[str, bool]]) -> None:
         for path, changed in files:
             rendered.append(path)
             if changed:
                 written.append(path)
+
+    with history.storing_members(store, kept):
+        take(_rendered(store, config, filters, todo.render, names, kept.histories))
+        take(history.write_pages(store, config, kept))
         gone = sorted({*todo.remove, *kept.remove})
         removed = [path for path in gone if write.remove(feeds_dir, path)]
+    if todo.pages or todo.render or kept.feeds:  # after the members are stored: the front page counts them
+        take(_write_files(feeds_dir, _site_pages(store, config, filters, names, todo.live)))
     with store.transaction():
         for path in rendered:
             st = (feeds_dir / path).stat()
@@ -428,6 +427,20 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
             store.delete_output(path)
         store.set_feed_rows(todo.rows)
     return written, removed
+
+
+def _site_pages(store: StateStore, config: Config, filters: Filters, names: Names,
+                live: Mapping[FeedKey, str]) -> dict[str, bytes]:
+    """The front page, the OPML list and the stylesheet."""
+    site = config.site
+    infos = [FeedInfo(key, title, "") for key, title in sorted(live.items())]
+    newest = store.feed_items(FeedKey("all"), filters, html.FRONT_STORIES)
+    counts = store.member_counts() if config.feeds.history else None  # kept only with archives or tombstones
+    return {
+        render.INDEX_PATH: html.render_front(site, newest, names, infos, counts, render.OPML_PATH),
+        render.OPML_PATH: pages.render_opml(infos, site, by_name(config.feeds.opml_format)),
+        html.STYLESHEET_PATH: html.render_stylesheet(site),
+    }
 
 
 class RenderJob(NamedTuple):

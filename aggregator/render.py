@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aggregator.config import SiteConfig
-from aggregator.formats import FORMATS, Feed, FeedInfo, Format, Names, archive
+from aggregator.formats import FORMATS, Feed, FeedInfo, Format, Names, archive, html
 from aggregator.formats.base import NO_HISTORY
 from aggregator.model import FeedHistory, FeedItem, FeedKey
 
 # Bump when the rendered bytes change for the same data: every feed is rewritten once.
-RENDER_VERSION = "r4"
+RENDER_VERSION = "r5"
 INDEX_PATH = "index.html"
 OPML_PATH = "feeds.opml"
-PAGES = (INDEX_PATH, OPML_PATH)
+PAGES = (INDEX_PATH, OPML_PATH, html.STYLESHEET_PATH)
 
 
 def feed_path(key: FeedKey, fmt: Format) -> str:

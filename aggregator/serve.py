@@ -41,6 +41,7 @@ CONTENT_TYPES = {
     **{fmt.suffix: f"{fmt.media_type}; charset=utf-8" for fmt in FORMATS},
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
 }
 # Pages change within seconds of a seed; a short max-age lets caches help without hiding
 # a new story for long; revalidation is cheap (304).

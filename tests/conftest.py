@@ -85,7 +85,8 @@ def differing(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
     return plain + sorted(stem for stem in {*ours, *theirs} if ours.get(stem) != theirs.get(stem))
 
 
-_PREV_ARCHIVE = re.compile(rb'\n *<link href="[^"]*" rel="prev-archive"[^>]*/>')
+# The archive document a feed's Atom file and its page link to as the older items.
+_PREV_ARCHIVE = re.compile(rb'\n *<link href="[^"]*" rel="prev-archive"[^>]*/>|\n<nav class="older".*</nav>')
 
 
 def _unlinked(data: bytes | None) -> bytes | None:

@@ -109,7 +109,8 @@ def test_a_file_error_names_the_file_and_the_key(empty_cwd: Path) -> None:
     ("mapping", "key", "reason"),
     [
         ({"sites": {}}, "sites", "unknown section (known: site, paths, feeds, limits, daemon)"),
-        ({"site": {"titel": "x"}}, "site.titel", "unknown key (known: title, description, base_url, language)"),
+        ({"site": {"titel": "x"}}, "site.titel",
+         "unknown key (known: title, description, base_url, language, templates, thumbnails)"),
         ({"paths": {"seed": "x"}}, "paths.seed", "unknown key (known: seeds, feeds, state)"),
         ({"feeds": {"max": 1}}, "feeds.max",
          "unknown key (known: max_items, opml_format, only_published, min_quality, archives,"

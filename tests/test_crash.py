@@ -134,9 +134,11 @@ def check_feeds_complete(feeds: Path, since_ns: int) -> int:
                 read_feed(data, rel)
         elif rel.endswith(".json"):
             json.loads(data)  # raises on a truncated file
-        elif rel == "index.html":
-            assert data.rstrip().endswith(b"</html>"), "index.html is cut short"
+        elif rel.endswith(".html"):
+            assert data.rstrip().endswith(b"</html>"), f"{rel} is cut short"
             html.document_fromstring(data)
+        elif rel == "style.css":
+            assert data.rstrip().endswith(b"}"), "style.css is cut short"
         elif rel == "feeds.opml":
             etree.fromstring(data)
         else:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import html5lib
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree, html
@@ -689,8 +690,10 @@ def check_outputs_parse(corpus: Corpus) -> None:
         etree.fromstring(files[rel])  # well-formed, strict parser
         read_feed(files[rel], rel)
     etree.fromstring(files["feeds.opml"])
-    doc = html.document_fromstring(files["index.html"])
-    assert doc.find("head") is not None
+    pages = [p for p in files if p.endswith(".html")]
+    assert "index.html" in pages and len(pages) == len(feeds) // 2 + 1  # each feed's page, and the front page
+    for rel in pages:  # as a browser parses them, where any parse error fails
+        html5lib.HTMLParser(strict=True).parse(files[rel])
     json_feeds = [p for p in files if p.endswith(".json")]
     assert sorted(p.removesuffix(".json") for p in json_feeds) == sorted(
         p.removesuffix(".atom.xml") for p in feeds if p.endswith(".atom.xml"))
@@ -706,11 +709,11 @@ def check_only_served_files(corpus: Corpus) -> None:
     for rel in corpus.site.feed_files():
         name = rel.rsplit("/", 1)[-1]
         assert not name.startswith("."), rel
-        assert rel.endswith((".rss.xml", ".atom.xml", ".json", ".html", ".opml")), rel
-        assert rel == "index.html" or rel == "feeds.opml" or re.fullmatch(
-            r"(all|topics/[a-z0-9-]+|providers/[^/]+)\.(rss\.xml|atom\.xml|json)", rel), rel
+        assert rel.endswith((".rss.xml", ".atom.xml", ".json", ".html", ".opml", ".css")), rel
+        assert rel in ("index.html", "feeds.opml", "style.css") or re.fullmatch(
+            r"(all|topics/[a-z0-9-]+|providers/[^/]+)\.(rss\.xml|atom\.xml|json|html)", rel), rel
     topics = {p.name for p in (corpus.site.feeds / "topics").iterdir()}
-    assert topics and all(re.fullmatch(r"[a-z0-9-]+\.(rss\.xml|atom\.xml|json)", name) for name in topics), topics
+    assert topics and all(re.fullmatch(r"[a-z0-9-]+\.(rss\.xml|atom\.xml|json|html)", name) for name in topics), topics
 
 
 def test_nothing_written_outside_feeds(corpus: Corpus) -> None:
@@ -775,6 +778,24 @@ def _links_of_json_feed(data: bytes) -> tuple[list[str], list[etree._Element]]:
     return urls, bodies
 
 
+def _links_of_page(data: bytes) -> tuple[list[str], list[etree._Element]]:
+    """Every URL a page links to or loads but its links within the site (relative, no
+    scheme, host or `..` above the feeds folder), and the page with its thumbnails
+    taken out (the one image a page may show: an http(s) URL, checked with the rest)."""
+    doc = html.document_fromstring(data)
+    urls: list[str] = []
+    for element in doc.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for url in (element.get(a) for a in ("href", "src") if element.get(a)):
+            inside = not re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:|//", url) and not url.startswith("../../")
+            if not (inside and re.fullmatch(r"(\.\./)?[a-z0-9./-]+", url)):
+                urls.append(url)
+    for thumbnail in doc.xpath("//img[@class='thumb']"):
+        thumbnail.getparent().remove(thumbnail)
+    return urls, [doc.body]
+
+
 def test_no_hostile_markup_or_scheme_in_outputs(corpus: Corpus) -> None:
     assert check_links_and_markup(corpus) > 1000
     # markup of the source never survives as markup, only the Markdown body's text mentions it
@@ -791,10 +812,10 @@ def links_and_markup(files: dict[str, bytes]) -> int:
     """`check_links_and_markup` of some output files."""
     seen = 0
     for rel, data in files.items():
-        if rel == "index.html":
-            doc = html.document_fromstring(data)
-            urls = [e.get("href") for e in doc.iter() if isinstance(e.tag, str) and e.get("href")]
-            bodies = [doc]
+        if rel == "style.css":
+            continue
+        if rel.endswith(".html"):
+            urls, bodies = _links_of_page(data)
         elif rel.endswith(".json"):
             urls, bodies = _links_of_json_feed(data)
         else:

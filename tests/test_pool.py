@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,33 @@ def test_the_blocks_own_failure_comes_first() -> None:
 
     with pytest.raises(KeyError), pool.forked(task):
         raise KeyError("the block's")
+
+
+class _TwoArguments(Exception):
+    """Pickles, but cannot be rebuilt: its constructor takes what it does not keep."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+
+
+def test_a_failure_that_cannot_be_rebuilt_is_named() -> None:
+    def task() -> None:
+        raise _TwoArguments("site.templates", "no such folder")
+
+    with pytest.raises(ChildProcessError, match=r"_TwoArguments: site\.templates: no such folder"), pool.forked(task):
+        pass
+
+
+def test_a_failing_block_stops_the_task_and_its_failure_is_raised(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+
+    def task() -> None:
+        started.write_text(str(os.getpid()))
+        threading.Event().wait()  # would never end
+
+    with pytest.raises(KeyError, match="the block's"), pool.forked(task):
+        while not started.exists() or not started.read_text():
+            threading.Event().wait(0.01)
+        raise KeyError("the block's")
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(int(started.read_text()), 0)

@@ -15,6 +15,7 @@ import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import html5lib
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -23,7 +24,8 @@ from lxml import etree, html
 from aggregator import pages, render
 from aggregator.config import LimitsConfig, SiteConfig
 from aggregator.errors import FieldError
-from aggregator.formats import FORMATS, Names, by_name
+from aggregator.formats import FEED_FORMATS, FORMATS, Names, by_name
+from aggregator.formats import html as formats_html
 from aggregator.model import Article, FeedItem, FeedKey, Story, epoch
 from aggregator.normalize import Normalized, _canonical, _canonical_general, normalize
 from tests.conftest import BASE_URL, NOW, read_feed
@@ -296,9 +298,20 @@ def test_rendered_feeds_are_well_formed_and_parse_cleanly(
         for path, data in files.items():
             if path.endswith(".json"):
                 assert [item["id"] for item in json.loads(data)["items"]] == [i.id for i in items]
+            elif path.endswith(".html"):
+                _check_page(data, items)
             else:
                 _check_feed(data, items, "atom" if path.endswith(".atom.xml") else "rss")
     infos = [render.feed_info(key, site, names) for key in sorted(set(keys))]
     etree.fromstring(pages.render_opml(infos, site, by_name("atom")))
-    index = html.document_fromstring(pages.render_index(infos, site))
-    assert len(index.findall(".//head/link[@rel='alternate']")) == len(FORMATS) * len(infos)
+    front = formats_html.render_front(site, [i for i in everything if i.story is not None], names, infos, None,
+                                      "feeds.opml")
+    _check_page(front, [i for i in everything if i.story is not None][:formats_html.FRONT_STORIES])
+    assert len(html.document_fromstring(front).findall(".//head/link[@rel='alternate']")) == len(FEED_FORMATS)
+
+
+def _check_page(data: bytes, items: list[FeedItem]) -> None:
+    """A page parses as a browser parses it, with no error, and shows each item's headline once."""
+    document = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(data)
+    headlines = [a.get("href") for a in document.iterfind(".//article/div/h3/a")]
+    assert headlines == [i.article.url for i in items]

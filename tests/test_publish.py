@@ -86,7 +86,8 @@ def test_every_feed_passes_the_validator_rules(shipped: Site) -> None:
         problems = lint_feed((shipped.feeds / rel).read_bytes(), BASE_URL + rel, now)
         assert problems == [], (rel, problems)
     assert lint_opml((shipped.feeds / "feeds.opml").read_bytes()) == []
-    assert lint_html_index((shipped.feeds / "index.html").read_bytes()) == []
+    for page in sorted(shipped.feeds.rglob("*.html")):  # the front page and each feed's page
+        assert lint_html_index(page.read_bytes()) == [], page
 
 
 def test_secured_never_reaches_any_output(shipped: Site) -> None:
@@ -292,8 +293,9 @@ def test_deleted_seed_disappears_and_empty_topic_loses_its_files(site: Site) -> 
     assert not (site.feeds / "topics/space.json").exists()
     live |= {BASE_URL + f"{name}.json" for name in ("all", "topics/health", "providers/example.com")}
     index = html.document_fromstring((site.feeds / "index.html").read_bytes())
-    assert set(index.xpath("//link[@rel='alternate']/@href")) == live
-    assert set(index.xpath("//li/a/@href")) == live
+    assert set(index.xpath("//link[@rel='alternate']/@href")) == {url for url in live if "/all." in url}
+    assert set(index.xpath("//nav[@class='feeds']//a/@href")) == {"topics/health.html", "providers/example.com.html"}
+    assert not (site.feeds / "topics/space.html").exists()
     opml = etree.parse(str(site.feeds / "feeds.opml"))
     assert sorted(opml.xpath("//outline/@xmlUrl")) == sorted(url for url in live if url.endswith(".atom.xml"))
     for rel in ("index.html", "feeds.opml"):
@@ -502,7 +504,7 @@ def test_second_writer_is_refused_while_the_lock_is_held(site: Site) -> None:
 def test_state_is_outside_feeds_and_feeds_hold_only_served_files(shipped: Site) -> None:
     assert shipped.publish().exit_code == 0
     names = {p.name for p in shipped.feeds.rglob("*") if p.is_file()}
-    assert all(n.endswith((".xml", ".json", ".html", ".opml")) for n in names)
+    assert all(n.endswith((".xml", ".json", ".html", ".opml", ".css")) for n in names)
     db = sqlite3.connect(shipped.state)
     assert db.execute("SELECT count(*) FROM stories").fetchone()[0] > 0
 
@@ -599,13 +601,13 @@ def test_a_format_added_to_the_registry_is_written_for_every_feed_at_once(
         shipped: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new format is one module and one entry in FORMATS: an existing site gets its
     files at the next publish, with no other change, and the pages link to them."""
-    from aggregator import formats, pages, publish, render
+    from aggregator import formats, publish, render
 
     assert shipped.publish().exit_code == 0
     feeds = {key for key in map(render.key_of_path, shipped.feed_files()) if key}
     text = formats.Format(name="text", label="Text", suffix=".feed.txt", media_type="text/plain",
                           render=lambda feed: "\n".join(item.id for item in feed.items).encode())
-    for module in (render, pages, publish):
+    for module in (render, formats, publish):
         monkeypatch.setattr(module, "FORMATS", (*formats.FORMATS, text))
     result = shipped.publish()
     assert result.exit_code == 0, result.output

@@ -870,3 +870,18 @@ def test_merging_fresh_members_keeps_seqs_and_leaves_tombstones(store: Store) ->
     assert store.tombstones(ALL, 0, 10) == (Tombstone(item_id(u("1")), NOW + 1),)
     ids = {item_id(u(n)) for n in "01239"}
     assert set(after) == {(m.kind, m.slug, m.id) for m in store.members_now(EVERY, ids)}
+
+
+def test_a_second_writer_opens_only_the_same_state_and_creates_nothing(store: Store, path: Path) -> None:
+    beside = Store(path, beside=store.identity)
+    beside.set_meta(Meta.RENDERED_AT, "1")  # it writes, beside the first connection
+    beside.close()
+    assert store.get_meta(Meta.RENDERED_AT) == "1"
+    store.close()
+    path.rename(path.with_name("old.sqlite"))
+    with pytest.raises(sqlite3.OperationalError):  # gone: not created again
+        Store(path, beside=identity(path.with_name("old.sqlite")))
+    assert not path.exists()
+    Store(path).close()  # another state in its place
+    with pytest.raises(sqlite3.OperationalError, match="replaced"):
+        Store(path, beside=identity(path.with_name("old.sqlite")))

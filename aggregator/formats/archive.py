@@ -23,7 +23,7 @@ from typing import NamedTuple
 from aggregator import __version__
 from aggregator.config import SiteConfig
 from aggregator.formats.atom import ATOM
-from aggregator.formats.base import FeedInfo, Names, content_html, updated
+from aggregator.formats.base import FeedInfo, Names, content_html, page_url, updated
 from aggregator.model import FeedItem, FeedKey, item_id
 
 FH = "http://purl.org/syndication/history/1.0"
@@ -102,7 +102,7 @@ def render_page(page: Page, entries: Sequence[Entry], site: SiteConfig) -> bytes
         f"  <updated>{newest.isoformat()}</updated>\n"
         f"  <author>\n    <name>{_text(site.title)}</name>\n    <uri>{_text(site.base_url)}</uri>\n  </author>\n"
         f"{link_lines}"
-        f'  <link href="{_attr(site.base_url)}" rel="alternate" type="text/html"/>\n'
+        f'  <link href="{_attr(page_url(site, key))}" rel="alternate" type="text/html"/>\n'
         f'  <generator version="{__version__}">aggregator</generator>\n'
         f"  <subtitle>{_text(page.info.description)}</subtitle>\n"
         "  <fh:archive/>\n"

@@ -62,6 +62,11 @@ class Feed:
         return self.site.base_url + self.info.key.stem + fmt.suffix
 
     @property
+    def page_url(self) -> str:
+        """The absolute URL of the feed's web page: what its items are shown on."""
+        return page_url(self.site, self.info.key)
+
+    @property
     def updated(self) -> datetime:
         """The feed's update time: its newest item's, never "now" (same input, same bytes)."""
         return max(updated(item.article) for item in self.items)
@@ -82,6 +87,7 @@ class Format:
     suffix: str  # of its files below feeds/: ".rss.xml"
     media_type: str  # served as, and announced in links
     render: Callable[[Feed], bytes]  # the same feed always gives the same bytes
+    feed: bool = True  # a feed that readers subscribe to (False: the feed's web page)
 
 
 # Readers are told to come back as often as a feed really gets new items: the median gap
@@ -100,6 +106,14 @@ def refresh_minutes(published: Sequence[datetime]) -> int:
     if not gaps:
         return MAX_REFRESH_MINUTES
     return int(min(max(round(statistics.median(gaps)), MIN_REFRESH_MINUTES), MAX_REFRESH_MINUTES))
+
+
+PAGE_SUFFIX = ".html"
+
+
+def page_url(site: SiteConfig, key: FeedKey) -> str:
+    """The absolute URL of a feed's web page; the combined feed's is the front page."""
+    return site.base_url if key.kind == "all" else site.base_url + key.stem + PAGE_SUFFIX
 
 
 def updated(article: Article) -> datetime:

@@ -35,7 +35,7 @@ def generator(feed: Feed, fmt: Format, fill: EntryFiller,
     gen.author(name=site.title, uri=site.base_url)
     # feedgen writes the last link added as the RSS <link>: self first.
     gen.link(href=feed.url(fmt), rel="self", type=fmt.media_type)
-    gen.link(href=site.base_url, rel="alternate", type="text/html")
+    gen.link(href=feed.page_url, rel="alternate", type="text/html")
     gen.updated(feed.updated)  # also the RSS lastBuildDate
     for item in feed.items:
         # add_entry() first: it gives the entry the feed's extensions (media, dc).

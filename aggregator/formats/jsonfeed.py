@@ -63,7 +63,7 @@ def render(feed: Feed) -> bytes:
     document = {
         "version": VERSION,
         "title": info.title,
-        "home_page_url": site.base_url,
+        "home_page_url": feed.page_url,
         "feed_url": feed.url(JSON_FEED),
         "description": info.description,
         "language": site.language,

@@ -55,6 +55,11 @@ class History(Connection):
         for table in ("members", "archive_ends", "tombstones", "dirty_items", "dirty_pages"):
             self.db.execute(f"DELETE FROM {table}")
 
+    def member_counts(self) -> dict[FeedKey, int]:
+        """How many items each feed has, its archive included."""
+        return {FeedKey(kind, slug): count for kind, slug, count in self.db.execute(
+            "SELECT kind, slug, count(*) FROM members GROUP BY kind, slug")}
+
     def has_members(self) -> bool:
         return self.db.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
 

@@ -18,13 +18,24 @@ from aggregator.store.stories import Stories
 class Store(Seeds, Stories, Feeds, History):
     """A connection to the state database, with every part of the store on it."""
 
-    def __init__(self, path: Path, readonly: bool = False) -> None:
+    def __init__(self, path: Path, readonly: bool = False, beside: tuple[int, int] | None = None) -> None:
+        """The state at `path`, created or brought to this version. `readonly`: a render
+        worker's view, reads only, beside the writer (WAL). `beside`: another writing
+        connection of the same publish, to the file of that identity only (never one
+        created or replaced meanwhile), with no schema work."""
         self.path = path
         self._bulk_names: Counter[tuple[str, str, str]] | None = None  # see bulk_load
-        if readonly:  # a render worker's view: reads only, beside the writer (WAL)
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        if readonly or beside is not None:
+            mode = "ro" if readonly else "rw"
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True, isolation_level=None)
             self.db.execute("PRAGMA busy_timeout=30000")
             self._identity = identity(path)
+            if beside is not None:
+                if self._identity != beside:
+                    self.db.close()
+                    raise sqlite3.OperationalError(f"{path} was replaced during the publish")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA cache_size=-32768")
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
@@ -58,6 +69,11 @@ class Store(Seeds, Stories, Feeds, History):
 
     def close(self) -> None:
         self.db.close()
+
+    @property
+    def identity(self) -> tuple[int, int] | None:
+        """Which file this connection opened (device, inode)."""
+        return self._identity
 
     def replaced(self) -> bool:
         """Whether the database file was deleted or replaced since it was opened."""

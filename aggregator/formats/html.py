@@ -1,0 +1,175 @@
+"""Each feed's web page, and the front page: what a visitor without a feed reader sees.
+
+The pages are Jinja2 templates (`aggregator/templates/`), autoescaped; a folder given as
+`site.templates` overrides any of them by name (`story.html` is one story card). Every
+text on a page comes from seeds that strangers wrote: no template marks one safe, and a
+link or an image whose URL is not http(s) is left out (`safe_url`). The stylesheet and
+the links between pages are relative, so that the pages work wherever `feeds/` is
+served; the feeds are linked at their absolute URLs, those readers subscribe to. The
+same items and settings always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from aggregator.config import SiteConfig
+from aggregator.formats.base import PAGE_SUFFIX, Feed, FeedInfo, Format, Names
+from aggregator.model import FeedItem, FeedKey, digest
+
+STYLESHEET_PATH = "style.css"  # below feeds/, from the template of that name
+FRONT_STORIES = 30  # stories on the front page; the combined feed's page has them all
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+@functools.lru_cache(maxsize=4)
+def environment(override: Path | None) -> jinja2.Environment:
+    """The templates: the folder `override` first, if any, then the built-in ones."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("aggregator", "templates")]
+    if override is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(override))
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=jinja2.select_autoescape(["html"]),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
+
+
+TEMPLATE_NAMES = ("base.html", "front.html", "feed.html", "story.html", "subscribe.html", STYLESHEET_PATH)
+
+
+def check_templates(folder: Path) -> None:
+    """Parse each template `folder` overrides; raises `TemplateSyntaxError` naming the file and line."""
+    env = environment(folder)
+    for name in TEMPLATE_NAMES:
+        if (folder / name).is_file():
+            env.get_template(name)
+
+
+def templates_digest(site: SiteConfig) -> str:
+    """What the overriding templates are now: another one rewrites every page."""
+    folder = site.templates
+    if folder is None:
+        return ""
+    parts = [name.encode() + b"\0" + (folder / name).read_bytes() for name in TEMPLATE_NAMES
+             if (folder / name).is_file()]
+    return digest(b"\0\0".join(parts))
+
+
+def render_template(site: SiteConfig, name: str, **context: Any) -> bytes:
+    return environment(site.templates).get_template(name).render(site=site, **context).encode()
+
+
+def safe_url(url: str) -> str | None:
+    """`url` if it is an absolute http(s) URL, else None: a seed cannot make a page run a script."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def date_label(moment: datetime) -> str:
+    """"4 May 2026": the same in every locale."""
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def _root(key: FeedKey) -> str:
+    """The relative way from a feed's page up to `feeds/`."""
+    return "../" * key.stem.count("/")
+
+
+def page_path(key: FeedKey) -> str:
+    return key.stem + PAGE_SUFFIX
+
+
+def card(item: FeedItem, names: Names, site: SiteConfig, root: str) -> dict[str, Any]:
+    """What a story card shows of one item (`story.html`)."""
+    article = item.article
+    outlet = names.provider(article.provider.domain)
+    image = article.image
+    image_url = safe_url(image.url) if image is not None and site.thumbnails else None
+    story = item.story
+    return {
+        "url": safe_url(article.url),
+        "title": article.title,
+        "outlet": outlet,
+        "date": article.published.isoformat(),
+        "date_label": date_label(article.published),
+        "excerpt": article.excerpt,
+        "image": None if image is None or image_url is None else {
+            "url": image_url, "alt": article.title, "width": image.width, "height": image.height},
+        "topics": [{"name": names.topic(t.slug), "href": f"{root}topics/{t.slug}{PAGE_SUFFIX}"}
+                   for t in (story.topics if story is not None else ())],
+        "related": [{"url": safe_url(other.url), "title": other.title,
+                     "outlet": names.provider(other.provider.domain), "date": other.published.isoformat(),
+                     "date_label": date_label(other.published)}
+                    for other in (story.related if story is not None else ())],
+    }
+
+
+def _subscribe(site: SiteConfig, key: FeedKey, title: str) -> list[dict[str, str]]:
+    """The feed in each format, at the absolute URL it is known by (its self link)."""
+    from aggregator.formats import FORMATS  # this module is one of them
+
+    return [{"label": fmt.label, "title": f"{title} ({fmt.label})", "media_type": fmt.media_type,
+             "href": site.base_url + key.stem + fmt.suffix} for fmt in FORMATS if fmt.feed]
+
+
+def render(feed: Feed) -> bytes:
+    """One feed's page: the same items as the feed, newest first, as story cards."""
+    key, site = feed.info.key, feed.site
+    root = _root(key)
+    older = feed.history.prev_archive
+    return render_template(
+        site, "feed.html", title=feed.info.title, heading=_heading(feed.info, site), description=feed.info.description,
+        root=root, subscribe=_subscribe(site, key, feed.info.title), opml=None,
+        cards=[card(item, feed.names, site, root) for item in feed.items],
+        older=None if older is None else root + older)
+
+
+def _heading(info: FeedInfo, site: SiteConfig) -> str:
+    return info.title.removeprefix(f"{site.title}: ")
+
+
+class FeedLink:
+    """One feed in the front page's navigation."""
+
+    def __init__(self, info: FeedInfo, count: int | None, site: SiteConfig) -> None:
+        self.name = _heading(info, site)
+        self.href = page_path(info.key)
+        self.count = count
+
+
+def render_front(site: SiteConfig, items: Sequence[FeedItem], names: Names, infos: Sequence[FeedInfo],
+                 counts: Mapping[FeedKey, int] | None, opml: str) -> bytes:
+    """The front page: the combined feed's newest stories, every topic and provider
+    (topics first, each by name, with its item count when known), and how to subscribe."""
+    combined = FeedKey("all")
+    by_kind: dict[str, list[FeedLink]] = {"topic": [], "provider": []}
+    for info in infos:
+        if info.key.kind in by_kind:
+            by_kind[info.key.kind].append(FeedLink(info, None if counts is None else counts.get(info.key, 0), site))
+    for links in by_kind.values():
+        links.sort(key=lambda link: (link.name.casefold(), link.href))
+    title = f"{site.title}: all stories"
+    return render_template(
+        site, "front.html", title=site.title, heading=site.title, description=site.description, root="",
+        subscribe=_subscribe(site, combined, title), opml=site.base_url + opml,
+        cards=[card(item, names, site, "") for item in items[:FRONT_STORIES]],
+        all_stories=page_path(combined),
+        groups=[{"id": "topics", "heading": "Topics", "feeds": by_kind["topic"]},
+                {"id": "providers", "heading": "Outlets", "feeds": by_kind["provider"]}])
+
+
+def render_stylesheet(site: SiteConfig) -> bytes:
+    return render_template(site, STYLESHEET_PATH)
+
+
+PAGE = Format(name="html", label="Web page", suffix=PAGE_SUFFIX, media_type="text/html", render=render, feed=False)
