@@ -71,11 +71,12 @@ CORS_PREFLIGHT = {
 
 # Every text on a page comes from seeds that strangers wrote. Besides its escaping, a page
 # is served with a policy under which no script, plugin, frame or form runs, styles come
-# only from this site and images from the web (the outlets' thumbnails); a visitor who
+# only from this site and images from the web (the outlets' thumbnails; the empty icon
+# is a data: URL); a visitor who
 # follows a link tells the outlet nothing of where they came from. No response is sniffed
 # into another type than the one it is served as.
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src http: https:;"
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src http: https: data:;"
                                " base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }

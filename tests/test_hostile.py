@@ -783,6 +783,8 @@ def _links_of_page(data: bytes) -> tuple[list[str], list[etree._Element]]:
     scheme, host or `..` above the feeds folder), and the page with its thumbnails
     taken out (the one image a page may show: an http(s) URL, checked with the rest)."""
     doc = html.document_fromstring(data)
+    for icon in doc.xpath("//head/link[@rel='icon'][@href='data:,']"):  # ours: no icon, and no request for one
+        icon.getparent().remove(icon)
     urls: list[str] = []
     for element in doc.iter():
         if not isinstance(element.tag, str):
