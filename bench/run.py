@@ -4,7 +4,7 @@ For each corpus size it generates a deterministic corpus (bench/generate.py), th
 `aggregator publish` as a real process and reports, as the median of `--repeat` runs:
 wall time, the publish's own time (after interpreter start-up and imports), peak memory
 of the whole process tree (main process plus its worker processes, sampled), and feed
-files written, of them archive documents, and the most archive documents one feed got.
+files written, of them archive documents (and the most one feed got) and pages.
 Each size runs with archives on and off (`feeds.archives`), one after the other, so
 that the two are compared on the same machine in the same state. Beside it, the
 floor: loading every seed's front matter with PyYAML's CSafeLoader in one process.
@@ -57,8 +57,10 @@ def _run_publish(seeds: Path, feeds: Path, state: Path, config: Path) -> dict[st
     written = int(re.search(r"(\d+) files written", out).group(1))  # type: ignore[union-attr]
     archived = re.findall(r"^wrote (archive/.*)/\d+\.atom\.xml$", out, re.MULTILINE)
     per_feed = max((archived.count(feed) for feed in set(archived)), default=0)
+    pages = len(re.findall(r"^wrote .*\.html$", out, re.MULTILINE))
     return {"wall_s": wall, "publish_s": own, "peak_rss_mb": peak / 2**20, "peak_pss_mb": peak_pss / 2**20,
-            "files_written": written, "archive_written": len(archived), "archive_per_feed_max": per_feed}
+            "files_written": written, "archive_written": len(archived), "archive_per_feed_max": per_feed,
+            "pages_written": pages}
 
 
 def _watch(proc: subprocess.Popen[str]) -> tuple[int, int]:
@@ -143,8 +145,9 @@ def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
 
 def _table(results: list[dict[str, Any]]) -> str:
     rows = ["| seeds | archives | CSafeLoader floor | cold (wall / publish) | cold peak PSS (RSS) | no-op "
-            "| one edit (publish, files) | one delete (publish, files) | edit: archive docs (most per feed) |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| one edit (publish, files) | one delete (publish, files) | edit: archive docs (most per feed) "
+            "| edit: pages |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         rows.append(
             f"| {r['seeds']:,} | {'on' if r['archives'] else 'off'} | {r['csafeloader_floor_s']:.1f} s | "
@@ -154,7 +157,7 @@ def _table(results: list[dict[str, Any]]) -> str:
             f"(publish {r['noop']['publish_s']:.2f} s) | {r['one_edit']['publish_s']:.2f} s, "
             f"{r['one_edit']['files_written']:.0f} | {r['one_delete']['publish_s']:.2f} s, "
             f"{r['one_delete']['files_written']:.0f} | {r['one_edit']['archive_written']:.0f}"
-            f" ({r['one_edit']['archive_per_feed_max']:.0f}) |"
+            f" ({r['one_edit']['archive_per_feed_max']:.0f}) | {r['one_edit']['pages_written']:.0f} |"
         )
     return "\n".join(rows)
 

@@ -160,12 +160,20 @@ def _is_image(url: str) -> bool:
 
 def test_with_thumbnails_off_no_request_leaves_the_site_and_nothing_fails(
         sites: dict[str, Served], browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
     site = sites["plain"].url
     for rel in ("index.html", "topics/ai.html", "all.html"):
         requests, console = visit(browser, site + rel)
         assert requests and all(url.startswith(site) for url in requests), (rel, requests)
         assert [m for m in console if m["level"] in ("SEVERE", "WARNING")] == [], rel
         assert browser.execute_script("return document.styleSheets.length") == 1, rel
+        assert browser.find_elements(By.CSS_SELECTOR, "main article.story h3 a"), rel
+        assert not browser.find_elements(By.TAG_NAME, "img"), rel
+    visit(browser, site + "topics/ai.html")  # the topic page: its stories, their coverage, its feeds
+    assert browser.find_elements(By.CSS_SELECTOR, "article.story details.related li a")
+    assert {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "section.subscribe a")} == {
+        f"http://localhost:8000/topics/ai{suffix}" for suffix in (".rss.xml", ".atom.xml", ".json")}
 
 
 @pytest.mark.parametrize("width", [360, 1280])

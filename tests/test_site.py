@@ -55,6 +55,15 @@ def test_the_front_page_shows_stories_coverage_navigation_and_subscriptions(ship
     assert front.find(".//html") is None and front.get("lang") == "en"
 
 
+def test_every_page_of_the_shipped_seeds_is_valid_html(shipped: Site) -> None:
+    assert shipped.publish().exit_code == 0
+    pages = sorted(shipped.feeds.rglob("*.html"))
+    assert len(pages) > 50
+    for path in pages:  # html5lib in strict mode raises on any parse error a browser would recover from
+        document = page(shipped, str(path.relative_to(shipped.feeds)))
+        assert document.find(".//main") is not None and len(document.findall(".//h1")) == 1, path
+
+
 def test_each_feed_has_a_page_with_its_items_and_the_feeds_point_at_it(site: Site) -> None:
     two_stories(site)
     assert site.publish().exit_code == 0
