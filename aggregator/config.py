@@ -218,7 +218,8 @@ def _check_ranges(config: Config) -> Config:
     templates = config.site.templates
     if templates is not None:
         if not templates.is_dir():
-            raise ConfigError("site.templates", f"must be a folder of templates, {templates} is not one")
+            where = "" if templates.is_absolute() else f" (relative to {Path.cwd()}, the current folder)"
+            raise ConfigError("site.templates", f"must be a folder of templates, {templates}{where} is not one")
         from jinja2 import TemplateSyntaxError
 
         from aggregator.formats.html import check_templates
@@ -226,8 +227,8 @@ def _check_ranges(config: Config) -> Config:
         try:
             check_templates(templates)
         except TemplateSyntaxError as exc:
-            where = templates / (exc.name or "")
-            raise ConfigError("site.templates", f"{where}, line {exc.lineno}: {exc.message}") from None
+            raise ConfigError("site.templates",
+                              f"{templates / (exc.name or '')}, line {exc.lineno}: {exc.message}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError("site.templates", f"cannot read a template in {templates}: {exc}") from None
     if not 1 <= config.feeds.max_items <= 10_000:

@@ -62,5 +62,10 @@ class OutputError(AggregatorError):
         super().__init__(f"cannot write {path}: {reason}")
 
 
+class PageTemplateError(AggregatorError):
+    """A page template fails while a page is rendered (an override that uses what does
+    not exist): the message names the template and the reason."""
+
+
 class ServeError(AggregatorError):
     """The HTTP server cannot start: the address is in use or cannot be bound."""

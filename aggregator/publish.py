@@ -435,7 +435,7 @@ def _site_pages(store: StateStore, config: Config, filters: Filters, names: Name
     site = config.site
     infos = [FeedInfo(key, title, "") for key, title in sorted(live.items())]
     newest = store.feed_items(FeedKey("all"), filters, html.FRONT_STORIES)
-    counts = store.member_counts() if config.feeds.history else None  # kept only with archives or tombstones
+    counts = store.member_counts() if config.feeds.archives else None  # the feed and its archive: what a reader can get
     return {
         render.INDEX_PATH: html.render_front(site, newest, names, infos, counts, render.OPML_PATH),
         render.OPML_PATH: pages.render_opml(infos, site, by_name(config.feeds.opml_format)),

@@ -3,14 +3,17 @@ as a browser parses them. (Pure rendering is checked in test_properties.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 import html5lib
 from lxml import etree, html
 
+from aggregator.config import SiteConfig
 from aggregator.formats import FEED_FORMATS
-from tests.conftest import BASE_URL, Site, count, related_item, seed_text
+from aggregator.publish import publish
+from tests.conftest import BASE_URL, NOW, Site, count, related_item, seed_text
 
 
 def page(site: Site, rel: str) -> etree._Element:
@@ -134,3 +137,40 @@ def test_templates_that_cannot_be_used_are_refused_naming_the_setting(site: Site
     assert result.exit_code == 2 and "site.templates" in result.output
     assert f"{broken / 'story.html'}, line" in result.output
     assert not (site.feeds / "index.html").exists()  # refused before anything is written
+
+
+def test_a_template_failing_while_rendering_is_named_without_a_traceback(site: Site) -> None:
+    two_stories(site)
+    theme = site.root / "theme"
+    theme.mkdir()
+    (theme / "story.html").write_text("<article>{{ card.no_such_field }}</article>\n", encoding="utf-8")
+    result = site.publish("--config", with_config(site, f"site:\n  templates: {theme}\n"))
+    assert result.exit_code == 2, result.output
+    assert "story.html" in result.output and "no_such_field" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_override_added_later_is_used_and_whatever_it_includes_is_escaped(site: Site) -> None:
+    site.write_seed("a.md", seed_text(url="https://example.com/a", title="Q&A: is 1 < 2?"))
+    theme = site.root / "theme"
+    theme.mkdir()
+    config = dataclasses.replace(site.config(), site=SiteConfig(base_url=BASE_URL, templates=theme))
+    publish(config, NOW)  # in one process, as the daemon: nothing overridden yet
+    (theme / "story.html").write_text('{% include "card.j2" %}\n', encoding="utf-8")
+    (theme / "card.j2").write_text('<article class="card">{{ card.title }}</article>\n', encoding="utf-8")
+    (theme / "style.css").write_text("body { color: red; }\n", encoding="utf-8")
+    publish(config, NOW)
+    data = (site.feeds / "index.html").read_bytes()
+    assert b'<article class="card">Q&amp;A: is 1 &lt; 2?</article>' in data
+    assert (site.feeds / "style.css").read_bytes() == b"body { color: red; }\n"
+
+
+def test_counts_are_shown_only_with_the_archive_that_holds_them(site: Site) -> None:
+    for n in range(4):
+        site.write_seed(f"{n}.md", seed_text(url=f"https://example.com/{n}", title=f"Story {n}",
+                                             published=f"2024-05-0{n + 1}T10:00:00Z"))
+    assert site.publish("--config", with_config(site, "feeds:\n  max_items: 2\n")).exit_code == 0
+    assert page(site, "index.html").find(".//nav[@class='feeds']//span").text == "(4 items)"
+    config = with_config(site, "feeds:\n  max_items: 2\n  archives: false\n  tombstones: true\n")
+    assert site.publish("--config", config).exit_code == 0
+    assert page(site, "index.html").find(".//nav[@class='feeds']//span") is None

@@ -12,6 +12,7 @@ same items and settings always give the same bytes.
 from __future__ import annotations
 
 import functools
+import traceback
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from aggregator.config import SiteConfig
+from aggregator.errors import PageTemplateError
 from aggregator.formats.base import PAGE_SUFFIX, Feed, FeedInfo, Format, Names
 from aggregator.model import FeedItem, FeedKey, digest
 
@@ -30,13 +32,35 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
            "November", "December")
 
 
-@functools.lru_cache(maxsize=4)
 def environment(override: Path | None) -> jinja2.Environment:
-    """The templates: the folder `override` first, if any, then the built-in ones."""
+    """The templates: the folder `override` first, if any, then the built-in ones. One
+    environment (and so one compiled copy of each template) per state of the folder:
+    a file added, changed or removed there is seen by a daemon that keeps running."""
+    return _environment(override, _folder_state(override))
+
+
+def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
+    if folder is None:
+        return ()
+    found = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        found.append((path.as_posix(), st.st_mtime_ns, st.st_size))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=4)
+def _environment(override: Path | None, state: tuple[tuple[str, int, int], ...]) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("aggregator", "templates")]
     if override is not None:
         loaders.insert(0, jinja2.FileSystemLoader(override))
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=jinja2.select_autoescape(["html"]),
+    # Escaped whatever a template is named (an override may include "card.j2"): only the
+    # stylesheet is not HTML.
+    escape = jinja2.select_autoescape(disabled_extensions=("css",), default_for_string=True, default=True)
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=escape,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
 
@@ -53,17 +77,35 @@ def check_templates(folder: Path) -> None:
 
 
 def templates_digest(site: SiteConfig) -> str:
-    """What the overriding templates are now: another one rewrites every page."""
+    """What the overriding folder holds now (every file: a template may include one of
+    its own): another one rewrites every page."""
     folder = site.templates
     if folder is None:
         return ""
-    parts = [name.encode() + b"\0" + (folder / name).read_bytes() for name in TEMPLATE_NAMES
-             if (folder / name).is_file()]
+    parts = [path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes()
+             for path in sorted(folder.rglob("*")) if path.is_file() and not _scratch(path.name)]
     return digest(b"\0\0".join(parts))
 
 
+def _scratch(name: str) -> bool:
+    """An editor's swap or backup file, not a template."""
+    return name.startswith(".") or name.endswith(("~", ".swp", ".bak"))
+
+
 def render_template(site: SiteConfig, name: str, **context: Any) -> bytes:
-    return environment(site.templates).get_template(name).render(site=site, **context).encode()
+    try:
+        return environment(site.templates).get_template(name).render(site=site, **context).encode()
+    except jinja2.TemplateError as exc:  # an override's mistake: a clear error, not a traceback
+        raise PageTemplateError(f"site.templates: {_where(exc, name)}: {exc}") from None
+
+
+def _where(exc: jinja2.TemplateError, name: str) -> str:
+    """The template file and line an error comes from: Jinja2 puts the templates' own
+    lines in the traceback; the innermost names the template that failed."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"{exc.filename or exc.name}, line {exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(".py")]
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else name
 
 
 def safe_url(url: str) -> str | None:
