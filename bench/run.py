@@ -1,7 +1,8 @@
-"""Publish benchmark (not part of the test suite): cold, no-op, one edit, one delete.
+"""Publish benchmark (not part of the test suite): cold, no-op, one edit, a new story, one delete.
 
 For each corpus size it generates a deterministic corpus (bench/generate.py), then runs
-`aggregator publish` as a real process and reports, as the median of `--repeat` runs:
+`aggregator publish` as a real process and reports, as the median of `--repeat` runs
+(cold, no-op, an old story edited, a new story added, a story deleted):
 wall time, the publish's own time (after interpreter start-up and imports), peak memory
 of the whole process tree (main process plus its worker processes, sampled), and feed
 files written, of them archive documents (and the most one feed got) and pages.
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,18 @@ def _edit(seeds: Path, n: int) -> None:
     path.write_text(edited, encoding="utf-8")
 
 
+def _new_story(seeds: Path, n: int) -> None:
+    """A copy of one seed as a new story, dated an hour ago: it enters its feeds' newest
+    items, and so their pages and the front page."""
+    source = sorted(p for p in seeds.rglob("*") if p.is_file())[n * 17 % 991]
+    text = source.read_text(encoding="utf-8")
+    url = re.search(r'^webUrl: "([^"]+)"', text, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    moment = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {moment}", text.replace(url, f"{url}-new-{n}"),
+                  count=1, flags=re.MULTILINE)
+    (seeds / f"new-{n}.md").write_text(text, encoding="utf-8")
+
+
 def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
     corpus = WORK / f"corpus-{size}"
     if not corpus.exists():
@@ -135,6 +149,11 @@ def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
         _edit(seeds, n)
         edits.append(_run_publish(seeds, feeds, state, config))
     result["one_edit"] = _median(edits)
+    added = []
+    for n in range(repeat):
+        _new_story(seeds, n)
+        added.append(_run_publish(seeds, feeds, state, config))
+    result["new_story"] = _median(added)
     deletes = []
     for n in range(repeat):
         sorted(p for p in seeds.rglob("*") if p.is_file())[n * 53 % 991].unlink()
@@ -146,8 +165,8 @@ def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
 def _table(results: list[dict[str, Any]]) -> str:
     rows = ["| seeds | archives | CSafeLoader floor | cold (wall / publish) | cold peak PSS (RSS) | no-op "
             "| one edit (publish, files) | one delete (publish, files) | edit: archive docs (most per feed) "
-            "| edit: pages |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "| edit: pages | new story (publish, files, of them pages) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         rows.append(
             f"| {r['seeds']:,} | {'on' if r['archives'] else 'off'} | {r['csafeloader_floor_s']:.1f} s | "
@@ -157,7 +176,9 @@ def _table(results: list[dict[str, Any]]) -> str:
             f"(publish {r['noop']['publish_s']:.2f} s) | {r['one_edit']['publish_s']:.2f} s, "
             f"{r['one_edit']['files_written']:.0f} | {r['one_delete']['publish_s']:.2f} s, "
             f"{r['one_delete']['files_written']:.0f} | {r['one_edit']['archive_written']:.0f}"
-            f" ({r['one_edit']['archive_per_feed_max']:.0f}) | {r['one_edit']['pages_written']:.0f} |"
+            f" ({r['one_edit']['archive_per_feed_max']:.0f}) | {r['one_edit']['pages_written']:.0f} | "
+            f"{r['new_story']['publish_s']:.2f} s, {r['new_story']['files_written']:.0f}, "
+            f"{r['new_story']['pages_written']:.0f} |"
         )
     return "\n".join(rows)
 
