@@ -39,14 +39,24 @@ def environment(override: Path | None) -> jinja2.Environment:
     return _environment(override, _folder_state(override))
 
 
+def _template_files(folder: Path) -> list[Path]:
+    """The files of an overriding folder that count: every one (a template may include
+    one of its own) but an editor's swap and backup files."""
+    return [path for path in sorted(folder.rglob("*")) if path.is_file() and not _scratch(path.name)]
+
+
+def _scratch(name: str) -> bool:
+    return name.startswith(".") or name.endswith(("~", ".swp", ".bak"))
+
+
 def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
     if folder is None:
         return ()
     found = []
-    for path in sorted(folder.rglob("*")):
+    for path in _template_files(folder):
         try:
             st = path.stat()
-        except OSError:
+        except OSError:  # gone since it was listed
             continue
         found.append((path.as_posix(), st.st_mtime_ns, st.st_size))
     return tuple(found)
@@ -54,6 +64,7 @@ def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
 
 @functools.lru_cache(maxsize=4)
 def _environment(override: Path | None, state: tuple[tuple[str, int, int], ...]) -> jinja2.Environment:
+    # `state` is only the cache's key: another state of the folder, another environment.
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("aggregator", "templates")]
     if override is not None:
         loaders.insert(0, jinja2.FileSystemLoader(override))
@@ -77,19 +88,13 @@ def check_templates(folder: Path) -> None:
 
 
 def templates_digest(site: SiteConfig) -> str:
-    """What the overriding folder holds now (every file: a template may include one of
-    its own): another one rewrites every page."""
+    """What the overriding folder holds now: another content rewrites every page."""
     folder = site.templates
     if folder is None:
         return ""
     parts = [path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes()
-             for path in sorted(folder.rglob("*")) if path.is_file() and not _scratch(path.name)]
+             for path in _template_files(folder)]
     return digest(b"\0\0".join(parts))
-
-
-def _scratch(name: str) -> bool:
-    """An editor's swap or backup file, not a template."""
-    return name.startswith(".") or name.endswith(("~", ".swp", ".bak"))
 
 
 def render_template(site: SiteConfig, name: str, **context: Any) -> bytes:
