@@ -136,6 +136,7 @@ def publish_command(config_path: Path | None, seeds: Path | None, feeds: Path | 
     finally:
         _progress_bar_done(bar)
     _report(result, verbose, quiet)
+    _ping(config, result, quiet)
     if strict and result.skipped:
         sys.exit(EXIT_STRICT)
 
@@ -169,8 +170,10 @@ def check_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
 @base_url_option
 @click.option("--serve", "serve", metavar="HOST:PORT",
               help="Also serve the feeds folder over HTTP (overrides daemon.serve), e.g. 127.0.0.1:8000.")
+@click.option("--hub", is_flag=True, default=None,
+              help="Be a WebSub hub for the feeds, at `hub` below the base URL (sets websub.builtin; needs --serve).")
 def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
-                verbose: int, quiet: bool, base_url: str | None, serve: str | None) -> None:
+                verbose: int, quiet: bool, base_url: str | None, serve: str | None, hub: bool | None) -> None:
     """Run as a daemon: publish at start, then on every change to the seeds.
 
     Reacts to file-system events within a second, rescans every
@@ -180,14 +183,18 @@ def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None
     the old one kept). Holds the writer lock while it runs. A failed cycle (disk full,
     read-only folder, seeds folder gone) is retried with a growing delay.
 
+    After each publish that changed feeds, the hubs in websub.hubs are pinged; with
+    --hub the daemon is a hub itself and pushes each changed feed to its subscribers.
+
     \b
     Example:
-      aggregator run --config config/aggregator.yaml --serve 127.0.0.1:8000
+      aggregator run --config config/aggregator.yaml --serve 127.0.0.1:8000 --hub
     """
     from aggregator.daemon import Daemon
 
     _logging(verbose, quiet)
-    overrides = {"seeds": seeds, "feeds": feeds, "state": state, "serve": serve, "base_url": base_url}
+    overrides = {"seeds": seeds, "feeds": feeds, "state": state, "serve": serve, "base_url": base_url,
+                 "builtin": hub}
 
     def load() -> Config:  # again on SIGHUP: the command-line options still apply
         return with_overrides(load_config(config_path), **overrides)
@@ -218,7 +225,7 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
     Example:
       aggregator serve --bind 127.0.0.1:8000
     """
-    from aggregator.serve import parse_bind, serve_forever
+    from aggregator.serve import Advertised, parse_bind, serve_forever
 
     _logging(verbose, quiet)
     config = _config(config_path, seeds=seeds, feeds=feeds, state=state, base_url=base_url)
@@ -229,7 +236,8 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
     try:
         check_paths(config, seeds=False)
         default_links = None if config.origin.given("site.base_url") else config.site.base_url
-        sys.exit(serve_forever(config.paths.feeds, host, port, default_links=default_links))
+        sys.exit(serve_forever(config.paths.feeds, host, port, default_links=default_links,
+                               advertised=Advertised(config.site.base_url, config.hubs)))
     except AggregatorError as exc:
         raise _exit_for(exc) from None
 
@@ -270,6 +278,17 @@ def _report(result: PublishResult, verbose: int, quiet: bool) -> None:
     if result.next_release:
         lines.insert(2, f"next release: {result.next_release.isoformat()}")
     click.echo("\n".join(lines))
+
+
+def _ping(config: Config, result: PublishResult, quiet: bool) -> None:
+    """Tell the configured WebSub hubs which feeds changed; a hub that cannot be pinged
+    is a warning, never a failed publish."""
+    from aggregator.ping import ping_and_wait
+
+    pinger = ping_and_wait(config, result.written, lambda line: click.echo(f"warning: {line}", err=True))
+    if pinger is not None and not quiet:
+        done = sum(1 for count in pinger.pinged.values() if count)
+        click.echo(f"websub: {done} of {len(pinger.hubs)} hubs pinged for {max(pinger.pinged.values())} feed URLs")
 
 
 class _Bar:

@@ -24,6 +24,7 @@ from aggregator.model import digest
 
 DEFAULT_CONFIG_PATH = Path("config/aggregator.yaml")
 DEFAULT_BASE_URL = "http://localhost:8000/"
+HUB_PATH = "hub"  # the daemon's own WebSub hub, below the base URL
 # A host name (letters, digits, hyphens: RFC 1123) or an IPv4 address, as the operator's
 # own base URL may carry it. Stricter than the normalizer's host rule on purpose: article
 # URLs come from the wild (underscores happen), the base URL is ours to get right.
@@ -35,6 +36,7 @@ OPTIONS = {
     "paths.feeds": "--feeds",
     "paths.state": "--state",
     "daemon.serve": "--serve",
+    "websub.builtin": "--hub",
 }
 
 
@@ -99,6 +101,22 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSubConfig:
+    """Push (WebSub): hubs the feeds advertise and ping, and the daemon's own hub."""
+
+    hubs: tuple[str, ...] = ()  # external hubs: advertised in every feed, pinged after each publish
+    builtin: bool = False  # the daemon's own hub, at `hub` below the base URL (needs daemon.serve)
+    allow_private_callbacks: bool = False  # let the hub call back loopback and private addresses
+    lease_seconds: int = 10 * 86400  # a subscription's lease when the subscriber asks for none
+    min_lease_seconds: int = 3600  # asked-for leases are brought within these bounds
+    max_lease_seconds: int = 30 * 86400
+    max_subscriptions_per_host: int = 100  # subscriptions (and ones being verified) per callback host
+    timeout_seconds: int = 10  # for each request to a subscriber or a hub
+    max_deliveries: int = 32  # requests to subscribers at once, all hosts together
+    ping_wait_seconds: int = 5  # how long a one-off publish waits for its pings before it exits
+
+
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where the settings came from, so that a message names what the user typed."""
 
@@ -125,6 +143,7 @@ class Config:
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    websub: WebSubConfig = field(default_factory=WebSubConfig)
     origin: Origin = field(default_factory=Origin, compare=False, repr=False)
 
     def output_digest(self) -> str:
@@ -132,8 +151,19 @@ class Config:
         relevant = {
             "site": dataclasses.asdict(self.site),
             "feeds": dataclasses.asdict(self.feeds),
+            "hubs": self.hubs,
         }
         return digest(json.dumps(relevant, sort_keys=True, default=str).encode())
+
+    @property
+    def hub_url(self) -> str:
+        """Where the daemon's own hub is served: `hub` below the base URL."""
+        return self.site.base_url + HUB_PATH
+
+    @property
+    def hubs(self) -> tuple[str, ...]:
+        """Every hub the feeds advertise: the configured ones, then the daemon's own."""
+        return (*self.websub.hubs, self.hub_url) if self.websub.builtin else self.websub.hubs
 
     def parse_digest(self) -> str:
         """A hash of the settings that change what a seed normalizes to (the limits)."""
@@ -146,6 +176,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "feeds": FeedsConfig,
     "limits": LimitsConfig,
     "daemon": DaemonConfig,
+    "websub": WebSubConfig,
 }
 
 
@@ -169,6 +200,12 @@ def _check_value(key: str, annotation: str, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(key, f"must be a non-empty string, got {value!r}")
         return value.strip()
+    if base == "tuple[str, ...]":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(key, f"must be a list of non-empty strings, got {value!r}")
+        return tuple(v.strip() for v in value)
     if base == "Path":
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(key, f"must be a path, got {value!r}")
@@ -250,6 +287,7 @@ def _check_ranges(config: Config) -> Config:
     for key in ("debounce_ms", "settle_ms"):
         if getattr(config.daemon, key) < 0:
             raise ConfigError(f"daemon.{key}", "must not be negative")
+    _check_websub(config.websub)
     if config.daemon.serve is not None:
         from aggregator.serve import parse_bind
 
@@ -258,6 +296,23 @@ def _check_ranges(config: Config) -> Config:
         except ValueError as exc:
             raise ConfigError("daemon.serve", str(exc)) from None
     return config
+
+
+def _check_websub(websub: WebSubConfig) -> None:
+    for n, hub in enumerate(websub.hubs):
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(ch.isspace() for ch in hub):
+            raise ConfigError(f"websub.hubs[{n}]", f"must be an absolute http(s) URL, got {hub!r}")
+    if len(set(websub.hubs)) != len(websub.hubs):
+        raise ConfigError("websub.hubs", "names a hub twice")
+    if not 1 <= websub.min_lease_seconds <= websub.lease_seconds <= websub.max_lease_seconds <= 366 * 86400:
+        raise ConfigError("websub.lease_seconds", "must hold 1 <= min_lease_seconds <= lease_seconds"
+                          " <= max_lease_seconds <= 31622400 (a year)")
+    for key in ("max_subscriptions_per_host", "timeout_seconds", "max_deliveries"):
+        if getattr(websub, key) < 1:
+            raise ConfigError(f"websub.{key}", "must be at least 1")
+    if websub.ping_wait_seconds < 0:
+        raise ConfigError("websub.ping_wait_seconds", "must not be negative")
 
 
 def _validate(config: Config) -> Config:
@@ -330,7 +385,8 @@ def load_config(path: Path | None) -> Config:
 def with_overrides(config: Config, **options: Any) -> Config:
     """Apply command-line options (None means not given), validated like the file."""
     given = {key: value for key, value in options.items() if value is not None}
-    sections: dict[str, Any] = {"site": config.site, "paths": config.paths, "daemon": config.daemon}
+    sections: dict[str, Any] = {"site": config.site, "paths": config.paths, "daemon": config.daemon,
+                                "websub": config.websub}
     keys = set()
     for key, value in given.items():
         section = next(s for s in sections if f"{s}.{key}" in OPTIONS)

@@ -27,11 +27,13 @@ from types import FrameType
 import watchfiles
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from aggregator import ping
 from aggregator.config import Config, check_paths, served_base_url
-from aggregator.errors import AggregatorError
+from aggregator.errors import AggregatorError, ConfigError
+from aggregator.hub import Hub
 from aggregator.lock import write_note, writer_lock
 from aggregator.publish import PublishResult, publish_locked, writing
-from aggregator.serve import FeedServer, parse_bind
+from aggregator.serve import Advertised, FeedServer, parse_bind
 from aggregator.store import Store, identity
 
 log = logging.getLogger("aggregator")
@@ -70,10 +72,15 @@ class Daemon:
         self.load_config = load_config
         self.config = load_config()
         check_paths(self.config)  # at start, as `publish` does: a missing seeds folder is a mistake
+        if self.config.websub.builtin and not self.config.daemon.serve:
+            raise ConfigError("websub.builtin", "the hub is served by the daemon's server: give --serve HOST:PORT"
+                              " (or daemon.serve) too", name=self.config.origin.name("websub.builtin"))
         self.stop = threading.Event()
         self.triggers: queue.Queue[Trigger] = queue.Queue()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.server: FeedServer | None = None
+        self.hub: Hub | None = None
+        self.pinger: ping.Pinger | None = None
         self.store: Store  # opened by `run`, under the lock
         self._known_errors: set[str] = set()
         self._failure: str | None = None  # the last failed cycle's error, until one succeeds
@@ -138,17 +145,23 @@ class Daemon:
         paths = self.config.paths
         with writer_lock(paths.state, paths.feeds, owner=OWNER):
             if self.config.daemon.serve:  # before the first cycle: the feeds link to where they are served
-                self.server = FeedServer(paths.feeds, *parse_bind(self.config.daemon.serve))
+                self.hub = Hub(paths.feeds, self.config) if self.config.websub.builtin else None
+                self.server = FeedServer(paths.feeds, *parse_bind(self.config.daemon.serve), hub=self.hub)
                 self.server.start()
                 self.config = served_base_url(self.config, self.server.url)
+            self._announce()
             try:
                 with writing(self.config):
                     self.store = Store(paths.state)
+                if self.hub:
+                    self.hub.open_state(paths.state)
                 try:
                     return self._run()
                 finally:
                     self.store.close()
             finally:
+                if self.pinger:
+                    self.pinger.close(self.config.websub.ping_wait_seconds)
                 if self.server:
                     self.server.stop()
 
@@ -187,6 +200,28 @@ class Daemon:
         log.info("stopped")
         return 0
 
+    def _announce(self) -> None:
+        """Give the server, the hub and the pings the settings in force (at start, SIGHUP)."""
+        config = self.config
+        if self.server:
+            self.server.advertised = Advertised(config.site.base_url, config.hubs)
+        if self.hub:
+            self.hub.configure(config)
+        if self.pinger is None or self.pinger.hubs != config.websub.hubs:
+            if self.pinger is not None:
+                self.pinger.close(0)
+            self.pinger = ping.Pinger(config.websub.hubs, config.websub.timeout_seconds, log.warning) \
+                if config.websub.hubs else None
+
+    def _push(self, written: tuple[str, ...]) -> None:
+        """Tell the hubs, the daemon's own and the others, which feeds a cycle changed."""
+        if not written:
+            return
+        if self.hub:
+            self.hub.changed(list(written))
+        if self.pinger:
+            self.pinger.ping(ping.topics(self.config.site.base_url, written))
+
     def _reload(self) -> None:
         try:
             new = self.load_config()
@@ -198,11 +233,13 @@ class Daemon:
         # Read once at start (the watcher, the server, the open state): kept until a restart.
         old = self.config
         kept = replace(new, paths=old.paths,
-                       daemon=replace(new.daemon, serve=old.daemon.serve, debounce_ms=old.daemon.debounce_ms))
+                       daemon=replace(new.daemon, serve=old.daemon.serve, debounce_ms=old.daemon.debounce_ms),
+                       websub=replace(new.websub, builtin=old.websub.builtin))
         if kept != new:
-            log.warning("SIGHUP: changes to paths, daemon.serve and daemon.debounce_ms need a restart;"
-                        " other settings applied")
+            log.warning("SIGHUP: changes to paths, daemon.serve, daemon.debounce_ms and websub.builtin need a"
+                        " restart; other settings applied")
         self.config = kept
+        self._announce()
         self._schedule_rescan()
         log.info("SIGHUP: configuration reloaded")
 
@@ -216,6 +253,8 @@ class Daemon:
         with writing(self.config):
             self.store = Store(self.config.paths.state)
         write_note(self.config.paths.state, OWNER)
+        if self.hub:  # the subscriptions the hub holds go into the new state
+            self.hub.open_state(self.config.paths.state)
 
     def _cycle(self, triggers: set[Trigger]) -> None:
         config = self.config
@@ -231,6 +270,7 @@ class Daemon:
             self._failure, self._failures = None, 0
             if self.scheduler.get_job(Trigger.RETRY.value):
                 self.scheduler.remove_job(Trigger.RETRY.value)
+        self._push(result.written)
         self._log(result, triggers)
         if result.next_release:
             self._schedule_once(Trigger.RELEASE, result.next_release)

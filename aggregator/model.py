@@ -237,6 +237,15 @@ class FeedHistory:
     tombstones: tuple[Tombstone, ...]  # newest first
 
 
+class Subscription(NamedTuple):
+    """A subscriber's verified wish to have one of our feeds pushed to it (WebSub)."""
+
+    callback: str  # where each new version of the feed is POSTed
+    topic: str  # the feed's self URL
+    secret: str | None  # signs every delivery (X-Hub-Signature), when the subscriber gave one
+    expires: int  # epoch seconds: the lease's end, after which nothing is pushed
+
+
 class Meta(Enum):
     """Keys of the state's `meta` table."""
 

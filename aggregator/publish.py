@@ -467,7 +467,8 @@ def _render_infos(store: StateStore, config: Config, filters: Filters, infos: li
                   names: Names, histories: Mapping[FeedKey, FeedHistory]) -> Iterator[tuple[str, bool]]:
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items)
-        files = render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY))
+        files = render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY),
+                                   config.hubs)
         yield from _write_files(config.paths.feeds, files)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aggregator.config import SiteConfig
-from aggregator.formats import FORMATS, Feed, FeedInfo, Format, Names, archive, html
+from aggregator.formats import FEED_FORMATS, FORMATS, Feed, FeedInfo, Format, Names, archive, html
 from aggregator.formats.base import NO_HISTORY
 from aggregator.model import FeedHistory, FeedItem, FeedKey
 
@@ -38,6 +38,12 @@ def key_of_path(path: str) -> FeedKey | None:
         if path.endswith(fmt.suffix):
             return key_of_stem(path.removesuffix(fmt.suffix))
     return None
+
+
+def subscribable(path: str) -> bool:
+    """A feed's file in a format readers subscribe to (not its page, not an archive
+    document): what a WebSub hub is told of, and pushes."""
+    return any(path.endswith(fmt.suffix) for fmt in FEED_FORMATS) and key_of_path(path) is not None
 
 
 def key_of_stem(stem: str) -> FeedKey | None:
@@ -75,7 +81,7 @@ def feed_info(key: FeedKey, site: SiteConfig, names: Names) -> FeedInfo:
 
 
 def render_feed(info: FeedInfo, items: Sequence[FeedItem], site: SiteConfig, names: Names,
-                history: FeedHistory = NO_HISTORY) -> dict[str, bytes]:
+                history: FeedHistory = NO_HISTORY, hubs: tuple[str, ...] = ()) -> dict[str, bytes]:
     """Every format of one feed, {path below feeds/: bytes}; `items` newest first."""
-    feed = Feed(info, items, site, names, history)
+    feed = Feed(info, items, site, names, history, hubs)
     return {feed_path(info.key, fmt): fmt.render(feed) for fmt in FORMATS}

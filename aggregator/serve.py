@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
@@ -33,6 +33,9 @@ from aggregator.errors import ServeError
 from aggregator.formats import FORMATS, archive
 from aggregator.formats.rss import RSS
 from aggregator.model import digest
+
+if TYPE_CHECKING:
+    from aggregator.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,8 @@ def _authority(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def _content_type(name: str) -> str | None:
+def content_type(name: str) -> str | None:
+    """The media type a file of ours is served as, by its name; None for any other file."""
     for suffix, media_type in CONTENT_TYPES.items():
         if name.endswith(suffix):
             return media_type
@@ -191,7 +195,7 @@ class _Files:
                 return None
         except (OSError, ValueError):  # whatever the OS makes of a name the checks above let through
             return None
-        media_type = _content_type(target.name)
+        media_type = content_type(target.name)
         return (target, media_type) if media_type else None
 
     def read(self, target: Path) -> _Snapshot:
@@ -311,7 +315,21 @@ async def _last_guard(request: web.Request, handler: Handler) -> web.StreamRespo
         raise web.HTTPInternalServerError() from None
 
 
-def make_app(root: Path) -> web.Application:
+class Advertised:
+    """What the served feeds are announced with: their base URL and WebSub hubs (a `Link`
+    header for each hub and one for the feed's self URL). Replaced whole when it changes."""
+
+    def __init__(self, base_url: str = "", hubs: tuple[str, ...] = ()) -> None:
+        self.base_url, self.hubs = base_url, hubs
+
+    def links(self, path: str) -> dict[str, str]:
+        if not self.hubs or not render.subscribable(path):
+            return {}
+        links = [f'<{hub}>; rel="hub"' for hub in self.hubs] + [f'<{self.base_url}{path}>; rel="self"']
+        return {"Link": ", ".join(links)}
+
+
+def make_app(root: Path, advertised: Callable[[], Advertised] = Advertised, hub: Hub | None = None) -> web.Application:
     files = _Files(root)
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -336,6 +354,7 @@ def make_app(root: Path) -> web.Application:
             **CORS,
             **EVERY_RESPONSE,
             **(PAGE_HEADERS if media_type.startswith("text/html") else {}),
+            **advertised().links(target.relative_to(files.root).as_posix()),
         }
         if _not_modified(request, etag, snapshot.mtime):
             return web.Response(status=304, headers=headers)
@@ -345,6 +364,9 @@ def make_app(root: Path) -> web.Application:
         return web.Response(body=body, headers=headers)  # HEAD: aiohttp sends the headers only
 
     app = web.Application(middlewares=[_last_guard])
+    if hub is not None:
+        hub.add_routes(app)  # before the catch-all GET: its path is no file of ours
+
     async def preflight(request: web.Request) -> web.StreamResponse:
         """A browser asking whether a page of another origin may fetch a feed: yes, to read."""
         return web.Response(status=204, headers={**CORS, **CORS_PREFLIGHT})
@@ -480,8 +502,11 @@ class FeedServer:
     """The HTTP server in a background thread with its own event loop."""
 
     def __init__(self, root: Path, host: str, port: int, *, header_timeout: float = HEADER_TIMEOUT,
-                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
+                 hub: Hub | None = None) -> None:
         self.root, self.host, self.port = root, host, port
+        self.hub = hub
+        self.advertised = Advertised()
         self.header_timeout, self.idle_timeout, self.max_connections = header_timeout, idle_timeout, max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -514,7 +539,7 @@ class FeedServer:
         log.info("serving %s on %s", self.root, self.url)
 
     async def _listen(self) -> tuple[asyncio.Server, web.AppRunner]:
-        app = make_app(self.root)
+        app = make_app(self.root, lambda: self.advertised, self.hub)
         connections = _Connections(self.header_timeout, self.max_connections)
         app.middlewares.append(connections.headers_received)
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.idle_timeout, shutdown_timeout=STOP_GRACE)
@@ -552,13 +577,15 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
-def serve_forever(feeds: Path, host: str, port: int, *, default_links: str | None = None) -> int:
+def serve_forever(feeds: Path, host: str, port: int, *, default_links: str | None = None,
+                  advertised: Advertised | None = None) -> int:
     """`aggregator serve`: only the HTTP server, until SIGTERM/SIGINT.
 
     `default_links`: the base URL feeds are published with when none is configured;
     when it is not where they are served, the log says how to make their links match.
     """
     server = FeedServer(feeds, host, port)
+    server.advertised = advertised or Advertised()
     server.start()
     if default_links is not None and default_links != server.url:
         log.warning("no base URL is configured, so published feeds link to %s, not to %s where they are served "

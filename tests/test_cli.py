@@ -105,6 +105,18 @@ def test_missing_seeds_folder_is_exit_2_saying_relative_to_what(tmp_path: Path, 
     assert listing(tmp_path) == set()
 
 
+def test_a_hub_without_a_server_is_exit_2_naming_the_option_or_the_key(site: Site, tmp_path: Path) -> None:
+    result = site.runner.invoke(main, ["run", *site.args("--hub")])
+    assert result.exit_code == 2
+    assert result.output == ("Error: --hub: the hub is served by the daemon's server: give --serve HOST:PORT"
+                             " (or daemon.serve) too\n")
+    config = tmp_path / "hub.yaml"
+    config.write_text("websub:\n  builtin: true\n")
+    result = site.runner.invoke(main, ["run", "--config", str(config), *site.args()])
+    assert result.exit_code == 2 and f"config key 'websub.builtin' ({config})" in result.output
+    assert not site.feeds.exists()  # refused before anything was written
+
+
 def test_serve_refuses_to_serve_the_root_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--feeds", "/", "--bind", "127.0.0.1:0"])
     assert result.exit_code == 2 and "refusing to write feeds to /: the root folder" in result.output

@@ -108,7 +108,7 @@ def test_a_file_error_names_the_file_and_the_key(empty_cwd: Path) -> None:
 @pytest.mark.parametrize(
     ("mapping", "key", "reason"),
     [
-        ({"sites": {}}, "sites", "unknown section (known: site, paths, feeds, limits, daemon)"),
+        ({"sites": {}}, "sites", "unknown section (known: site, paths, feeds, limits, daemon, websub)"),
         ({"site": {"titel": "x"}}, "site.titel",
          "unknown key (known: title, description, base_url, language, templates, thumbnails)"),
         ({"paths": {"seed": "x"}}, "paths.seed", "unknown key (known: seeds, feeds, state)"),
@@ -161,6 +161,11 @@ def test_unknown_sections_and_keys_are_named(mapping: Any, key: str, reason: str
         ("daemon.debounce_ms", True, "must be a whole number, got True"),
         ("daemon.settle_ms", "300", "must be a whole number, got '300'"),
         ("daemon.serve", 8000, "must be a non-empty string, got 8000"),
+        ("websub.hubs", 5, "must be a list of non-empty strings, got 5"),
+        ("websub.hubs", ["https://hub.example/", ""],
+         "must be a list of non-empty strings, got ['https://hub.example/', '']"),
+        ("websub.builtin", "on", "must be true or false, got 'on'"),
+        ("websub.lease_seconds", "1d", "must be a whole number, got '1d'"),
     ],
 )
 def test_a_value_of_the_wrong_type_is_refused_naming_the_key(key: str, value: Any, reason: str) -> None:
@@ -181,6 +186,13 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_key(key: str, value: An
         ("daemon.settle_ms", -1, "must not be negative"),
         ("daemon.serve", "nope", "expected HOST:PORT, got 'nope'"),
         ("daemon.serve", "127.0.0.1:70000", "expected HOST:PORT, got '127.0.0.1:70000'"),
+        ("websub.hubs", ["https://hub.example/", "https://hub.example/"], "names a hub twice"),
+        ("websub.lease_seconds", 10, "must hold 1 <= min_lease_seconds <= lease_seconds <= max_lease_seconds"
+                                     " <= 31622400 (a year)"),
+        ("websub.max_subscriptions_per_host", 0, "must be at least 1"),
+        ("websub.timeout_seconds", 0, "must be at least 1"),
+        ("websub.max_deliveries", 0, "must be at least 1"),
+        ("websub.ping_wait_seconds", -1, "must not be negative"),
     ],
 )
 def test_a_value_out_of_range_is_refused_naming_the_key(key: str, value: Any, reason: str) -> None:
@@ -203,6 +215,9 @@ def test_a_value_out_of_range_is_refused_naming_the_key(key: str, value: Any, re
         ("daemon.debounce_ms", 0, 0),
         ("daemon.serve", ":8080", ":8080"),
         ("daemon.serve", None, None),
+        ("websub.hubs", "https://hub.example/", ("https://hub.example/",)),
+        ("websub.hubs", ["https://a.example/hub", "http://b.example/"], ("https://a.example/hub", "http://b.example/")),
+        ("websub.builtin", True, True),
     ],
 )
 def test_a_valid_value_is_stored_with_its_type(key: str, value: Any, stored: Any) -> None:
@@ -487,3 +502,18 @@ def test_a_missing_seeds_folder_says_relative_to_what_and_how_it_was_given(empty
 
 def test_a_missing_seeds_folder_is_accepted_when_seeds_are_not_needed() -> None:
     assert check_paths(given(seeds="nope"), seeds=False) is None
+
+
+@pytest.mark.parametrize("hub", ["hub.example.org", "ftp://hub.example.org/", "https:///x", "https://hub.example/ x"])
+def test_a_hub_that_is_not_an_http_url_is_refused_naming_its_place(hub: str) -> None:
+    error = config_error({"websub": {"hubs": ["https://fine.example/", hub]}})
+    assert (error.key, error.reason) == ("websub.hubs[1]", f"must be an absolute http(s) URL, got {hub!r}")
+
+
+def test_the_feeds_advertise_the_configured_hubs_then_the_daemons_own() -> None:
+    config = config_from_mapping({"site": {"base_url": "https://news.example/feeds"},
+                                  "websub": {"hubs": ["https://hub.example/"], "builtin": True}})
+    assert config.hubs == ("https://hub.example/", "https://news.example/feeds/hub")
+    assert config_from_mapping({}).hubs == ()
+    assert config.output_digest() != config_from_mapping({"site": {"base_url": "https://news.example/feeds"}}
+                                                         ).output_digest()  # every feed is written again

@@ -24,6 +24,7 @@ from aggregator.model import (
     SeedProblem,
     SeedRow,
     Story,
+    Subscription,
     Tombstone,
     Topic,
     epoch,
@@ -49,7 +50,7 @@ STORY_INDEX_NAMES = sorted(line.split()[5] for line in INDEXES.strip().splitline
 INDEX_NAMES = sorted(line.split()[5] for line in (INDEXES + MEMBER_INDEXES).strip().splitlines() if line)
 TRIGGER_NAMES = sorted(line.split()[5] for line in TRIGGERS.splitlines() if line.startswith("CREATE TRIGGER"))
 TABLES = ["archive_ends", "dirty", "dirty_items", "dirty_pages", "feeds", "folders", "members", "meta", "names",
-          "outputs", "refs", "seeds", "stories", "story_topics", "tombstones"]
+          "outputs", "refs", "seeds", "stories", "story_topics", "subscriptions", "tombstones"]
 
 
 def at(hours: float) -> datetime:
@@ -156,6 +157,9 @@ def test_reopening_keeps_the_data(path: Path) -> None:
 def test_an_older_schema_is_dropped_and_rebuilt(path: Path) -> None:
     first = Store(path)
     add(first, "a.md", story(u("a"), 1))
+    subscription = Subscription("https://reader.example/cb", "https://feeds.example/all.atom.xml", None, 99)
+    with first.transaction():
+        first.put_subscription(subscription)
     first.close()
     with sqlite3.connect(path) as db:
         db.execute("UPDATE meta SET value='1' WHERE key='schema'")
@@ -168,6 +172,7 @@ def test_an_older_schema_is_dropped_and_rebuilt(path: Path) -> None:
         assert master(again, "table") == TABLES
         assert set(INDEX_NAMES) <= set(master(again, "index"))
         assert master(again, "trigger") == TRIGGER_NAMES
+        assert again.subscriptions() == [subscription]  # the seeds could not give it back
         add(again, "b.md", story(u("b"), 2, name="Example B"))  # and it works as new
         assert again.provider_name("example.com") == "Example B"
     finally:
@@ -885,3 +890,20 @@ def test_a_second_writer_opens_only_the_same_state_and_creates_nothing(store: St
     Store(path).close()  # another state in its place
     with pytest.raises(sqlite3.OperationalError, match="replaced"):
         Store(path, beside=identity(path.with_name("old.sqlite")))
+
+
+def test_subscriptions_are_added_renewed_and_removed(path: Path) -> None:
+    store = Store(path)
+    try:
+        first = Subscription("https://a.example/cb", "https://feeds.example/all.rss.xml", "s3cret", 100)
+        other = Subscription("https://a.example/cb", "https://feeds.example/all.json", None, 50)
+        with store.transaction():
+            store.put_subscription(first)
+            store.put_subscription(other)
+            store.put_subscription(first._replace(expires=200))  # a renewal: one row, the new lease
+        assert store.subscriptions() == [other, first._replace(expires=200)]
+        with store.transaction():
+            store.delete_subscription(other.callback, other.topic)
+        assert store.subscriptions() == [first._replace(expires=200)]
+    finally:
+        store.close()

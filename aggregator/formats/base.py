@@ -56,6 +56,7 @@ class Feed:
     site: SiteConfig
     names: Names
     history: FeedHistory = NO_HISTORY  # its archive and tombstones, in the Atom subscription document
+    hubs: tuple[str, ...] = ()  # WebSub hubs that push it: advertised in every feed format
 
     def url(self, fmt: Format) -> str:
         """The absolute URL of this feed in format `fmt`."""

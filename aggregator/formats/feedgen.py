@@ -4,9 +4,12 @@ and the same entry fields; each format module adds what is its own."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from aggregator import __version__
 from aggregator.formats.base import Feed, Format, content_html, rfc822, updated
@@ -25,6 +28,8 @@ def generator(feed: Feed, fmt: Format, fill: EntryFiller,
     gen = FeedGenerator()
     gen.load_extension("media")
     gen.load_extension("dc")
+    if feed.hubs and fmt.name == "rss":
+        extensions = {**(extensions or {}), "websub": (_RssHubs, BaseEntryExtension)}
     for namespace, (feed_class, entry_class) in (extensions or {}).items():
         gen.register_extension(namespace, feed_class, entry_class, atom=fmt.name == "atom", rss=fmt.name == "rss")
     gen.id(item_id(site.base_url + info.key.stem))
@@ -35,6 +40,11 @@ def generator(feed: Feed, fmt: Format, fill: EntryFiller,
     gen.author(name=site.title, uri=site.base_url)
     # feedgen writes the last link added as the RSS <link>: self first.
     gen.link(href=feed.url(fmt), rel="self", type=fmt.media_type)
+    if fmt.name == "rss" and feed.hubs:
+        gen.websub.hubs = feed.hubs
+    elif feed.hubs:
+        for hub in feed.hubs:
+            gen.link(href=hub, rel="hub")
     gen.link(href=feed.page_url, rel="alternate", type="text/html")
     gen.updated(feed.updated)  # also the RSS lastBuildDate
     for item in feed.items:
@@ -66,6 +76,26 @@ def _fill_image(entry: FeedEntry, item: FeedItem) -> None:
         size = {k: str(v) for k, v in (("width", image.width), ("height", image.height)) if v}
         entry.media.thumbnail({"url": image.url, "group": None, **size})
         entry.media.content({"url": image.url, "medium": "image", "group": None, **size})
+
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+class _RssHubs(BaseExtension):  # type: ignore[misc]
+    """RSS `atom:link rel="hub"` elements (WebSub discovery): feedgen writes only the self
+    link of RSS as an `atom:link`; in Atom a hub is one more `link`."""
+
+    def __init__(self) -> None:
+        self.hubs: tuple[str, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": ATOM_NS}
+
+    def extend_rss(self, rss_feed: Any) -> Any:
+        channel = rss_feed[0]
+        for hub in self.hubs:
+            xml_elem(f"{{{ATOM_NS}}}link", channel, href=hub, rel="hub")
+        return rss_feed
 
 
 def finish(data: bytes) -> bytes:

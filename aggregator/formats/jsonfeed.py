@@ -68,6 +68,7 @@ def render(feed: Feed) -> bytes:
         "description": info.description,
         "language": site.language,
         "authors": [{"name": site.title, "url": site.base_url}],
+        **({"hubs": [{"type": "WebSub", "url": hub} for hub in feed.hubs]} if feed.hubs else {}),
         "items": [_item(item, feed) for item in feed.items],
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

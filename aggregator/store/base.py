@@ -24,6 +24,7 @@ from aggregator.model import (
     SeedRow,
     StoryCounts,
     StoryRows,
+    Subscription,
     Tombstone,
 )
 
@@ -128,6 +129,14 @@ class HistoryState(Protocol):
     def drop_tombstones(self, names: Iterable[tuple[str, str, str]]) -> None: ...
     def forget_tombstones(self, until: int) -> None: ...
     def next_tombstone(self, after: int) -> int | None: ...
+
+
+class SubscriptionState(Protocol):
+    """The daemon's hub's verified subscriptions: not derived from the seeds."""
+
+    def subscriptions(self) -> list[Subscription]: ...
+    def put_subscription(self, subscription: Subscription) -> None: ...
+    def delete_subscription(self, callback: str, topic: str) -> None: ...
 
 
 class StateStore(Transactions, SeedState, StoryState, FeedState, HistoryState, Protocol):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "12"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "13"  # bump when the schema or the stored story format changes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,7 +67,15 @@ CREATE TABLE IF NOT EXISTS dirty_pages(
     kind TEXT NOT NULL, slug TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY(kind, slug, page)) WITHOUT ROWID;
 -- Files this tool wrote in feeds/, to notice ones deleted or edited behind its back.
 CREATE TABLE IF NOT EXISTS outputs(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+-- The daemon's hub: verified subscriptions to our feeds. Not derived from the seeds, so
+-- a rebuild of the other tables keeps them (see KEPT_TABLES).
+CREATE TABLE IF NOT EXISTS subscriptions(
+    callback TEXT NOT NULL, topic TEXT NOT NULL, secret TEXT, expires INTEGER NOT NULL,
+    PRIMARY KEY(callback, topic));
 """
+
+# Tables a newer schema version does not drop: what the seeds cannot give back.
+KEPT_TABLES = frozenset({"subscriptions"})
 
 # Keep `names` counting as rows come and go; dropped during a bulk load and replaced by
 # one GROUP BY at its end.

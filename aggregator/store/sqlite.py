@@ -10,12 +10,13 @@ from pathlib import Path
 from aggregator.model import Meta
 from aggregator.store.feeds import Feeds
 from aggregator.store.history import History
-from aggregator.store.schema import INDEXES, MEMBER_INDEXES, SCHEMA, SCHEMA_VERSION, TRIGGERS
+from aggregator.store.schema import INDEXES, KEPT_TABLES, MEMBER_INDEXES, SCHEMA, SCHEMA_VERSION, TRIGGERS
 from aggregator.store.seeds import Seeds
 from aggregator.store.stories import Stories
+from aggregator.store.subscriptions import Subscriptions
 
 
-class Store(Seeds, Stories, Feeds, History):
+class Store(Seeds, Stories, Feeds, History, Subscriptions):
     """A connection to the state database, with every part of the store on it."""
 
     def __init__(self, path: Path, readonly: bool = False, beside: tuple[int, int] | None = None) -> None:
@@ -65,7 +66,8 @@ class Store(Seeds, Stories, Feeds, History):
 
     def _drop_all(self) -> None:
         for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
-            self.db.execute(f'DROP TABLE IF EXISTS "{name}"')
+            if name not in KEPT_TABLES:
+                self.db.execute(f'DROP TABLE IF EXISTS "{name}"')
 
     def close(self) -> None:
         self.db.close()
