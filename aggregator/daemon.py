@@ -213,13 +213,14 @@ class Daemon:
             self.pinger = ping.Pinger(config.websub.hubs, config.websub.timeout_seconds, log.warning) \
                 if config.websub.hubs else None
 
-    def _push(self, written: tuple[str, ...]) -> None:
-        """Tell the hubs, the daemon's own and the others, which feeds a cycle changed."""
-        if not written:
-            return
+    def _push(self, path: str) -> None:
+        """The daemon's hub pushes each changed feed as soon as the publish has it in place."""
         if self.hub:
-            self.hub.changed(list(written))
-        if self.pinger:
+            self.hub.changed(path)
+
+    def _ping(self, written: tuple[str, ...]) -> None:
+        """Other hubs get one ping a cycle, with every feed it changed."""
+        if self.pinger and written:
             self.pinger.ping(ping.topics(self.config.site.base_url, written))
 
     def _reload(self) -> None:
@@ -261,7 +262,8 @@ class Daemon:
         settle_ns = config.daemon.settle_ms * 1_000_000
         try:
             self._reopen_if_replaced()
-            result = publish_locked(self.store, config, datetime.now(UTC), settle_ns=settle_ns)
+            result = publish_locked(self.store, config, datetime.now(UTC), settle_ns=settle_ns,
+                                    on_feeds=self._push)
         except Exception as exc:  # the daemon must outlive any one cycle; a later one may succeed
             self._failed(exc)
             return
@@ -270,7 +272,7 @@ class Daemon:
             self._failure, self._failures = None, 0
             if self.scheduler.get_job(Trigger.RETRY.value):
                 self.scheduler.remove_job(Trigger.RETRY.value)
-        self._push(result.written)
+        self._ping(result.written)
         self._log(result, triggers)
         if result.next_release:
             self._schedule_once(Trigger.RELEASE, result.next_release)

@@ -165,9 +165,9 @@ class Hub:
         """Load the subscriptions kept in the state, and keep them there from now on."""
         self._call(self._open_state, state)
 
-    def changed(self, written: list[str]) -> None:
-        """A publish wrote these files below `feeds/`: push the feeds among them."""
-        self._call(self._push, written)
+    def changed(self, path: str) -> None:
+        """A publish has just written this feed file below `feeds/`: push it."""
+        self._call(self._push, path)
 
     def _call(self, function: object, *args: object) -> None:
         if self._loop is not None:
@@ -177,6 +177,7 @@ class Hub:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/" + HUB_PATH, self.handle)
+        app.router.add_get("/" + HUB_PATH, self.describe)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
 
@@ -204,17 +205,25 @@ class Hub:
             await asyncio.get_running_loop().run_in_executor(self._db_thread, db.close)
         self._db_thread.shutdown(wait=False)
 
+    async def describe(self, request: web.Request) -> web.Response:
+        """Someone looking at the hub's URL: what it is for."""
+        return web.Response(status=405, headers={"Allow": "POST"},
+                            text="This is a WebSub hub for these feeds: POST subscription requests here.\n")
+
     async def handle(self, request: web.Request) -> web.Response:
         """A subscribe or unsubscribe request: checked now, verified in the background."""
         try:
             mode, callback, topic, lease, secret = await self._read_request(request)
             host = urlsplit(callback).hostname or ""
+            held = self._verifying[host]
+            if mode == "unsubscribe" and (callback, topic) not in self._subs:
+                raise BadRequest(404, "no subscription of this hub.callback to this hub.topic")
             if mode == "subscribe":
                 await self._check_callback(callback)
-                held = sum(1 for c, _ in self._subs if urlsplit(c).hostname == host) + self._verifying[host]
-                if held >= self.config.websub.max_subscriptions_per_host:
-                    raise BadRequest(429, f"the callback host {host} has {held} subscriptions, the most this hub"
-                                          " keeps for one host")
+                held += sum(1 for c, _ in self._subs if urlsplit(c).hostname == host)
+            if held >= self.config.websub.max_subscriptions_per_host:
+                raise BadRequest(429, f"the callback host {host} has {held} subscriptions, the most this hub"
+                                      " keeps for one host")
         except BadRequest as exc:
             return web.Response(status=exc.status, text=f"{exc}\n")
         self._verifying[host] += 1
@@ -297,10 +306,11 @@ class Hub:
             if mode == "subscribe":
                 query["hub.lease_seconds"] = str(lease)
             url = callback + ("&" if urlsplit(callback).query else "?") + urlencode(query)
+            assert self._slots is not None  # set on start
             try:
                 _check_literal(callback, self.config.websub.allow_private_callbacks)
-                async with self._client.get(URL(url, encoded=True), allow_redirects=False,
-                                            timeout=self._timeout) as response:
+                async with self._slots, self._client.get(URL(url, encoded=True), allow_redirects=False,
+                                                         timeout=self._timeout) as response:
                     body = await response.content.read(len(challenge) + 64)
                     answer = body.decode("utf-8", "replace").strip()
                     if not 200 <= response.status < 300:
@@ -370,13 +380,12 @@ class Hub:
 
     # --- deliveries --------------------------------------------------------------------
 
-    def _push(self, written: list[str]) -> None:
-        if not self._subs:
-            return
-        topics = {self.config.site.base_url + path for path in written if render.subscribable(path)}
+    def _push(self, path: str) -> None:
+        topic = self.config.site.base_url + path
         now = time.time()
-        due = [key for key, sub in self._subs.items() if sub.topic in topics and sub.expires > now]
-        log.info("hub: %d changed feeds; pushing to %d of %d subscriptions", len(topics), len(due), len(self._subs))
+        due = [key for key, sub in self._subs.items() if sub.topic == topic and sub.expires > now]
+        if due:
+            log.info("hub: %s changed; pushing it to %d subscriptions", _short(topic), len(due))
         for key in due:
             self._due.add(key)
             if key not in self._workers:

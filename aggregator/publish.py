@@ -113,11 +113,14 @@ def publish(config: Config, now: datetime | None = None, *, wait: bool = False,
 
 
 def publish_locked(store: StateStore, config: Config, now: datetime, *, progress: Progress | None = None,
-                   settle_ns: int = 0) -> PublishResult:
+                   settle_ns: int = 0, on_feeds: Callable[[str], None] | None = None) -> PublishResult:
     """One publish by a caller that already holds the writer lock (the daemon).
 
     With `settle_ns`, a file modified less than that long ago is left for a later
     cycle (`PublishResult.pending`): a writer may still be in the middle of it.
+    `on_feeds` is told of each feed file (RSS, Atom, JSON Feed) whose bytes changed as
+    soon as it is in place, before the other feeds, the front page and the state's
+    bookkeeping: a push to subscribers waits for nothing else.
     """
     with writing(config):
         started = time.perf_counter()
@@ -125,7 +128,7 @@ def publish_locked(store: StateStore, config: Config, now: datetime, *, progress
         write.clean_temporaries(config.paths.feeds)
         changes = _changes(store, config, settle_ns)
         run = _store_changes(store, config, changes, now, progress)
-        written, removed, total = _write_feeds(store, config, now)
+        written, removed, total = _write_feeds(store, config, now, on_feeds)
         return _result(store, config, now, changes, run, written, removed, total, time.perf_counter() - started)
 
 
@@ -329,7 +332,8 @@ def _filters(config: Config, now: datetime) -> Filters:
     return Filters(config.feeds.only_published, config.feeds.min_quality, epoch(now))
 
 
-def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list[str], list[str], int]:
+def _write_feeds(store: StateStore, config: Config, now: datetime,
+                 on_feeds: Callable[[str], None] | None = None) -> tuple[list[str], list[str], int]:
     """Write every feed that may have changed, and its archive; returns (written, removed, feeds live)."""
     filters = _filters(config, now)
     look = _gather(store, config, filters)
@@ -342,7 +346,7 @@ def _write_feeds(store: StateStore, config: Config, now: datetime) -> tuple[list
     stale = plan.Stale({**dict.fromkeys(kept.feeds, False), **stale.feeds}, stale.pages)
     infos = {key: render.feed_info(key, config.site, names) for key, found in heads.items() if found}
     todo = plan.plan(stale, heads, infos, look.known, look.outputs, {key: kept.mark(key) for key in heads})
-    written, removed = _carry_out(store, config, filters, todo, names, kept)
+    written, removed = _carry_out(store, config, filters, todo, names, kept, on_feeds)
     with store.transaction():
         store.clear_dirty(stale.feeds)
         store.clear_dirty_history()
@@ -399,7 +403,8 @@ def _damaged(feeds_dir: Path, outputs: dict[str, tuple[int, int]]) -> list[str]:
 
 
 def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.RenderPlan,
-               names: Names, kept: history.Update) -> tuple[list[str], list[str]]:
+               names: Names, kept: history.Update,
+               on_feeds: Callable[[str], None] | None = None) -> tuple[list[str], list[str]]:
     """Write and remove what the plan and the history update say, and record it in the
     state; returns (written, removed)."""
     feeds_dir = config.paths.feeds
@@ -411,6 +416,8 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
             rendered.append(path)
             if changed:
                 written.append(path)
+                if on_feeds is not None and render.subscribable(path):
+                    on_feeds(path)
 
     with history.storing_members(store, kept):
         take(_rendered(store, config, filters, todo.render, names, kept.histories))

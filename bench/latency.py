@@ -5,7 +5,12 @@ at a time the way an editor saves (write a temporary file, rename it over the se
 measures how long until `feeds/all.atom.xml` carries the edit. Prints p50/p95/max and
 saves the figures as JSON.
 
+With `--push`, the daemon also serves the feeds and is a WebSub hub (`--serve --hub`),
+a subscriber on loopback (`tests/subscriber.py`) subscribes to the combined Atom feed,
+and the figures are also taken until the subscriber has received the edited feed.
+
     python -m bench.latency --count 10000 --edits 200
+    python -m bench.latency --count 1000 --edits 100 --push
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ import time
 from pathlib import Path
 
 from bench.generate import generate
+from tests.subscriber import Subscriber, hub_request
+
+TOPIC = "all.atom.xml"
 
 
 def _edit(path: Path, marker: str, stamp: str) -> None:
@@ -40,8 +48,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/latency.json"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: bench/results/latency.json, or push-latency.json with --push")
+    parser.add_argument("--push", action="store_true", help="also measure until a WebSub subscriber has the feed")
     args = parser.parse_args()
+    out = args.out or Path("bench/results/push-latency.json" if args.push else "bench/results/latency.json")
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aggregator-latency-"))
     seeds, feeds, state = work / "seeds", work / "feeds", work / "state.sqlite"
@@ -49,11 +60,17 @@ def main() -> None:
         generate(seeds, args.count, seed=1)
     files = sorted(p for p in seeds.rglob("*") if p.is_file())
     log = open(work / "daemon.log", "w")  # noqa: SIM115 - lives as long as the daemon
+    extra: list[str] = []
+    if args.push:
+        config = work / "push.yaml"
+        config.write_text("websub:\n  allow_private_callbacks: true\n")
+        extra = ["--config", str(config), "--serve", "127.0.0.1:0", "--hub"]
     daemon = subprocess.Popen(
         [sys.executable, "-m", "aggregator", "run", "--seeds", str(seeds), "--feeds", str(feeds),
-         "--state", str(state)],
+         "--state", str(state), *extra],
         stdout=log, stderr=subprocess.STDOUT,
     )
+    subscriber = Subscriber() if args.push else None
     try:
         start = time.monotonic()
         while "cycle trigger=start" not in (work / "daemon.log").read_text():
@@ -61,8 +78,10 @@ def main() -> None:
                 raise SystemExit("daemon exited:\n" + (work / "daemon.log").read_text())
             time.sleep(0.1)
         print(f"initial publish of {len(files)} seeds: {time.monotonic() - start:.1f} s")
-        target = feeds / "all.atom.xml"
-        latencies = []
+        if subscriber is not None:
+            _subscribe(work / "daemon.log", subscriber)
+        target = feeds / TOPIC
+        latencies, pushed = [], []
         for i in range(args.edits):
             marker = f"Latency probe {i}"
             stamp = f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
@@ -75,19 +94,50 @@ def main() -> None:
                     raise SystemExit(f"edit {i} never reached the feed")
                 time.sleep(0.005)
             latencies.append(time.monotonic() - began)
-        latencies.sort()
-        p50 = statistics.median(latencies)
-        p95 = latencies[int(0.95 * (len(latencies) - 1))]
-        figures = {"seeds": len(files), "edits": len(latencies), "p50_s": round(p50, 3),
-                   "p95_s": round(p95, 3), "max_s": round(latencies[-1], 3)}
-        print(f"change-to-feed latency over {len(latencies)} edits on {len(files)} seeds: "
-              f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+            if subscriber is not None:
+                pushed.append(_delivered(subscriber, needle, began))
+        figures = {"seeds": len(files), "edits": len(latencies), **_summary("change-to-feed", latencies, len(files))}
+        if pushed:
+            figures["push"] = _summary("change-to-subscriber", pushed, len(files))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2) + "\n")
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
         log.close()
+        if subscriber is not None:
+            subscriber.close()
+
+
+def _summary(what: str, latencies: list[float], seeds: int) -> dict[str, float]:
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered)
+    p95 = ordered[int(0.95 * (len(ordered) - 1))]
+    print(f"{what} latency over {len(ordered)} edits on {seeds} seeds: "
+          f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
+    return {"p50_s": round(p50, 3), "p95_s": round(p95, 3), "max_s": round(ordered[-1], 3)}
+
+
+def _subscribe(log: Path, subscriber: Subscriber) -> None:
+    """Subscribe to the combined Atom feed through the daemon's hub, and wait until verified."""
+    found = re.search(r"serving .* on (http://\S+/)", log.read_text())
+    assert found, "the daemon does not serve"
+    base = found.group(1)
+    status, text = hub_request(base + "hub", hub_mode="subscribe", hub_topic=base + TOPIC,
+                               hub_callback=subscriber.url("/bench"), hub_secret="bench")
+    if status != 202:
+        raise SystemExit(f"subscription refused: {status} {text}")
+    subscriber.verifications.get(timeout=30)
+    while " subscribed to " not in log.read_text():
+        time.sleep(0.05)
+
+
+def _delivered(subscriber: Subscriber, needle: bytes, began: float) -> float:
+    """Seconds from the edit until the subscriber holds a delivery carrying it."""
+    while True:
+        delivery = subscriber.deliveries.get(timeout=30)
+        if needle in delivery.body:
+            return delivery.received - (time.time() - (time.monotonic() - began))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,12 @@ import hashlib
 import hmac
 import queue
 import re
+import shutil
 import signal
+import sqlite3
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,7 +130,7 @@ def test_unsubscribe_and_an_ended_lease_stop_deliveries(site: Site, tmp_path: Pa
 
     mark = daemon.mark()
     edit(site, "After they left")
-    daemon.wait_log(r"hub: \d+ changed feeds; pushing to 1 of 1 subscriptions", since=mark)
+    daemon.wait_log(rf"hub: {re.escape(daemon.base + TOPIC)} changed; pushing it to 1 subscriptions", since=mark)
     assert subscriber.deliveries.get(timeout=DEADLINE).path == "/stays"
     assert "/leaves" not in subscriber.attempts and "/short" not in subscriber.attempts
 
@@ -142,7 +146,6 @@ def test_subscriptions_survive_a_restart(site: Site, tmp_path: Path, subscriber:
     stop_all.append(again)
     again.wait_log(r"hub: 1 subscriptions kept in the state", since=0)
     edit(site, "After the restart")
-    again.wait_log(r"pushing to 1 of 1", since=0)
     delivery = subscriber.deliveries.get(timeout=DEADLINE)
     assert delivery.path == "/kept" and b"After the restart" in delivery.body
 
@@ -210,6 +213,8 @@ def test_bad_requests_are_refused_with_a_reason(site: Site, tmp_path: Path, subs
          "is not a feed of this hub"),
         ({"hub_mode": "subscribe", "hub_topic": daemon.base + "topics/none.atom.xml", "hub_callback": cb}, 404,
          "no such feed"),
+        ({"hub_mode": "unsubscribe", "hub_topic": ours, "hub_callback": cb}, 404,
+         "no subscription of this hub.callback to this hub.topic"),
         ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": "ftp://example.org/x"}, 400,
          "hub.callback must be an absolute http(s) URL"),
         ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": cb, "hub_secret": "x" * 200}, 400,
@@ -220,6 +225,16 @@ def test_bad_requests_are_refused_with_a_reason(site: Site, tmp_path: Path, subs
     for fields, status, reason in cases:
         got, text = hub_request(hub, **fields)
         assert (got, reason in text) == (status, True), (fields, text)
+    malformed = [(b"\xff\xfe=\xff&hub.mode=\xff", "application/x-www-form-urlencoded", 400),
+                 (b'{"hub.mode": "subscribe"}', "application/json", 400),
+                 (b"hub.mode=subscribe&" + b"a" * 20_000, "application/x-www-form-urlencoded", 413)]
+    for body, content_type, status in malformed:
+        request = urllib.request.Request(hub, data=body, headers={"Content-Type": content_type}, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        assert caught.value.code == status
+    status, headers, _ = daemon.get("hub")
+    assert (status, headers["Allow"]) == (405, "POST")
     assert subscriber.verifications.empty()
 
 
@@ -259,3 +274,21 @@ def test_subscriptions_per_callback_host_are_capped(site: Site, tmp_path: Path, 
 ])
 def test_which_addresses_the_hub_calls_back(address: str, reason: str | None) -> None:
     assert refused_address(address) == reason
+
+
+def test_a_deleted_state_gets_the_subscriptions_back(site: Site, tmp_path: Path, subscriber: Subscriber,
+                                                     stop_all: list[Daemon]) -> None:
+    daemon = start(site, tmp_path)
+    stop_all.append(daemon)
+    subscribe(daemon, subscriber, "/kept")
+    mark = daemon.mark()
+    shutil.rmtree(site.state.parent)
+    edit(site, "After the state went")
+    daemon.wait_log(r"rebuilding it from the seeds", since=mark)
+    assert subscriber.deliveries.get(timeout=DEADLINE).path == "/kept"
+
+    def kept() -> list[tuple[str, ...]]:
+        with sqlite3.connect(site.state) as db:
+            return db.execute("SELECT callback, topic FROM subscriptions").fetchall()
+
+    assert eventually(kept) == [(subscriber.url("/kept"), daemon.base + TOPIC)]

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from aggregator.errors import ServeError
-from aggregator.serve import FeedServer
+from aggregator.serve import Advertised, FeedServer
 
 DEADLINE = 15.0  # generous: shared CI machines are slow; every wait here ends well before on a sound server
 LONG = 4 * DEADLINE  # a timeout that must not be the one that acts within a test
@@ -564,3 +564,19 @@ def test_sealed_archive_documents_are_cached_for_a_day_the_newest_like_its_feed(
         assert headers["Access-Control-Allow-Origin"] == "*"
     assert [ages[n][1]["Cache-Control"] for n in (1, 2, 3)] == [
         "public, max-age=86400", "public, max-age=86400", "public, max-age=1800"]
+
+
+def test_feeds_are_sent_with_their_hubs_and_self_url_as_link_headers(feeds: Path) -> None:
+    (feeds / "archive" / "topics" / "space").mkdir(parents=True)
+    (feeds / "archive" / "topics" / "space" / "1.atom.xml").write_bytes(ATOM)
+    with serving(feeds) as server:
+        assert "Link" not in fetch(server, "/all.atom.xml")[1]  # no hub configured: no header
+        server.advertised = Advertised("https://news.example/feeds/", ("https://hub.example/", "https://news.example/feeds/hub"))
+        _, headers, _ = fetch(server, "/topics/space.atom.xml")
+        assert headers["Link"] == ('<https://hub.example/>; rel="hub", <https://news.example/feeds/hub>; rel="hub",'
+                                   ' <https://news.example/feeds/topics/space.atom.xml>; rel="self"')
+        assert fetch(server, "/all.rss.xml", method="HEAD")[1]["Link"].endswith(
+            '<https://news.example/feeds/all.rss.xml>; rel="self"')
+        for path in ("/index.html", "/feeds.opml", "/archive/topics/space/1.atom.xml"):  # not topics
+            status, headers, _ = fetch(server, path)
+            assert status == 200 and "Link" not in headers
