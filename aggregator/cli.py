@@ -288,7 +288,7 @@ def _ping(config: Config, result: PublishResult, quiet: bool) -> None:
     pinger = ping_and_wait(config, result.written, lambda line: click.echo(f"warning: {line}", err=True))
     if pinger is not None and not quiet:
         done = sum(1 for count in pinger.pinged.values() if count)
-        click.echo(f"websub: {done} of {len(pinger.hubs)} hubs pinged for {max(pinger.pinged.values())} feed URLs")
+        click.echo(f"websub: {done} of {len(pinger.hubs)} hubs pinged for {pinger.asked} feed URLs")
 
 
 class _Bar:

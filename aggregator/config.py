@@ -111,6 +111,7 @@ class WebSubConfig:
     min_lease_seconds: int = 3600  # asked-for leases are brought within these bounds
     max_lease_seconds: int = 30 * 86400
     max_subscriptions_per_host: int = 100  # subscriptions (and ones being verified) per callback host
+    max_subscriptions: int = 10_000  # the same, all hosts together
     timeout_seconds: int = 10  # for each request to a subscriber or a hub
     max_deliveries: int = 32  # requests to subscribers at once, all hosts together
     ping_wait_seconds: int = 5  # how long a one-off publish waits for its pings before it exits
@@ -308,7 +309,7 @@ def _check_websub(websub: WebSubConfig) -> None:
     if not 1 <= websub.min_lease_seconds <= websub.lease_seconds <= websub.max_lease_seconds <= 366 * 86400:
         raise ConfigError("websub.lease_seconds", "must hold 1 <= min_lease_seconds <= lease_seconds"
                           " <= max_lease_seconds <= 31622400 (a year)")
-    for key in ("max_subscriptions_per_host", "timeout_seconds", "max_deliveries"):
+    for key in ("max_subscriptions_per_host", "max_subscriptions", "timeout_seconds", "max_deliveries"):
         if getattr(websub, key) < 1:
             raise ConfigError(f"websub.{key}", "must be at least 1")
     if websub.ping_wait_seconds < 0:

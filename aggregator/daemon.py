@@ -207,7 +207,8 @@ class Daemon:
             self.server.advertised = Advertised(config.site.base_url, config.hubs)
         if self.hub:
             self.hub.configure(config)
-        if self.pinger is None or self.pinger.hubs != config.websub.hubs:
+        if self.pinger is None or (self.pinger.hubs, self.pinger.timeout) != (config.websub.hubs,
+                                                                               config.websub.timeout_seconds):
             if self.pinger is not None:
                 self.pinger.close(0)
             self.pinger = ping.Pinger(config.websub.hubs, config.websub.timeout_seconds, log.warning) \

@@ -29,6 +29,7 @@ redirects are never followed; each callback host has at most
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -62,10 +63,13 @@ log = logging.getLogger(__name__)
 # (the next change is pushed as usual).
 RETRY_SECONDS = (1, 4, 15, 60, 300)
 PER_HOST_DELIVERIES = 4
+VERIFICATIONS_AT_ONCE = 8
+VERIFICATIONS_PER_HOST = 2
 MAX_REQUEST_BYTES = 8 * 1024  # a subscription request is a few short form fields
 MAX_URL_CHARS = 2048
 MAX_SECRET_BYTES = 199  # the recommendation: less than 200 bytes
 SAVE_RETRY_SECONDS = 5.0  # the state is busy or gone: keep the subscriptions in memory, try again
+STOP_SAVE_SECONDS = 2.0  # at stop, the last write of the subscriptions may take this long
 USER_AGENT = f"aggregator/{__version__} (WebSub hub)"
 LOG_CHARS = 200
 
@@ -74,8 +78,13 @@ def refused_address(text: str) -> str | None:
     """Why an address may not be called back ("loopback", "private"...); None when it is
     a public unicast address. An IPv4 address mapped into IPv6 counts as itself."""
     address = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one is where the packets go: mapped, 6to4, Teredo.
+        inner = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if inner is not None:
+            return refused_address(str(inner))
+        if address.is_site_local:
+            return "site-local"
     for reason in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
         if getattr(address, f"is_{reason}"):
             return reason.replace("_", "-")
@@ -145,14 +154,19 @@ class Hub:
         self._failing: dict[tuple[str, str], str] = {}
         self._session: aiohttp.ClientSession | None = None
         self._direct: aiohttp.ClientSession | None = None  # with private callbacks allowed
-        self._slots: asyncio.Semaphore | None = None
+        self._slots = (0, asyncio.Semaphore(1))  # (its size, the semaphore): follows websub.max_deliveries
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        # Verifications have slots of their own: strangers asking to subscribe never take
+        # the ones deliveries to existing subscribers need.
+        self._verify_slots = asyncio.Semaphore(VERIFICATIONS_AT_ONCE)
+        self._verify_host_slots: dict[str, asyncio.Semaphore] = {}
         self._expiry: asyncio.TimerHandle | None = None
         self._state: Path | None = None
         self._db: Store | None = None
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="websub-state")  # SQLite: one thread
         self._saving: asyncio.Task[None] | None = None
         self._unsaved = False
+        self._removed: set[tuple[str, str]] = set()  # ended, not yet removed from the state
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- from the daemon's thread --------------------------------------------------------
@@ -183,18 +197,22 @@ class Hub:
 
     async def _start(self, app: web.Application) -> None:
         self._loop = asyncio.get_running_loop()
-        self._slots = asyncio.Semaphore(self.config.websub.max_deliveries)
         headers = {"User-Agent": USER_AGENT}
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=GuardedResolver(), limit=0),
                                               headers=headers)
         self._direct = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), headers=headers)
 
     async def _stop(self, app: web.Application) -> None:
-        for task in [*self._workers.values(), *self._tasks]:
+        saving = [self._saving] if self._saving is not None else []
+        for task in [*self._workers.values(), *self._tasks, *saving]:
             task.cancel()
-        await asyncio.gather(*self._workers.values(), *self._tasks, return_exceptions=True)
-        if self._saving is not None:
-            await asyncio.gather(self._saving, return_exceptions=True)
+        await asyncio.gather(*self._workers.values(), *self._tasks, *saving, return_exceptions=True)
+        if self._unsaved and self._state is not None:  # one last try, bounded: the server must stop
+            try:
+                await asyncio.wait_for(self._save_once(), STOP_SAVE_SECONDS)
+            except (sqlite3.Error, OSError, TimeoutError) as exc:
+                log.warning("hub: the latest subscription changes could not be kept in %s: %s", self._state,
+                            exc or "no answer in time")
         for session in (self._session, self._direct):
             if session is not None:
                 await session.close()
@@ -202,7 +220,8 @@ class Hub:
             self._expiry.cancel()
         db, self._db = self._db, None
         if db is not None:
-            await asyncio.get_running_loop().run_in_executor(self._db_thread, db.close)
+            with contextlib.suppress(TimeoutError):  # the thread may still wait on a busy state
+                await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._db_thread, db.close), 1)
         self._db_thread.shutdown(wait=False)
 
     async def describe(self, request: web.Request) -> web.Response:
@@ -214,25 +233,44 @@ class Hub:
         """A subscribe or unsubscribe request: checked now, verified in the background."""
         try:
             mode, callback, topic, lease, secret = await self._read_request(request)
-            host = urlsplit(callback).hostname or ""
-            held = self._verifying[host]
-            if mode == "unsubscribe" and (callback, topic) not in self._subs:
-                raise BadRequest(404, "no subscription of this hub.callback to this hub.topic")
-            if mode == "subscribe":
-                await self._check_callback(callback)
-                held += sum(1 for c, _ in self._subs if urlsplit(c).hostname == host)
-            if held >= self.config.websub.max_subscriptions_per_host:
-                raise BadRequest(429, f"the callback host {host} has {held} subscriptions, the most this hub"
-                                      " keeps for one host")
         except BadRequest as exc:
             return web.Response(status=exc.status, text=f"{exc}\n")
-        self._verifying[host] += 1
+        host = urlsplit(callback).hostname or ""
+        self._verifying[host] += 1  # before any wait: requests sent at once count against the caps too
+        try:
+            self._check_room(mode, callback, topic, host)
+            if mode == "subscribe":
+                await self._check_callback(callback)
+        except BadRequest as exc:
+            self._verified(host)
+            return web.Response(status=exc.status, text=f"{exc}\n")
         self._spawn(self._verify(mode, callback, topic, lease, secret, host))
         return web.Response(status=202, text=f"{mode} request accepted: the hub will verify it with a GET to"
                                              " hub.callback\n")
 
+    def _check_room(self, mode: str, callback: str, topic: str, host: str) -> None:
+        """The caps: per callback host, and in all (requests being verified count)."""
+        if mode == "unsubscribe":
+            if (callback, topic) not in self._subs:
+                raise BadRequest(404, "no subscription of this hub.callback to this hub.topic")
+            held = self._verifying[host]
+        else:
+            held = self._verifying[host] + sum(1 for c, _ in self._subs if urlsplit(c).hostname == host)
+        websub = self.config.websub
+        if held > websub.max_subscriptions_per_host:
+            raise BadRequest(429, f"the callback host {host} has {held - 1} subscriptions and requests, the most"
+                                  " this hub keeps for one host")
+        if len(self._subs) + sum(self._verifying.values()) > websub.max_subscriptions:
+            raise BadRequest(503, "this hub holds as many subscriptions as it keeps; try again later")
+
+    def _verified(self, host: str) -> None:
+        """A request's verification is over (or it was refused): it no longer counts."""
+        self._verifying[host] -= 1
+        if self._verifying[host] <= 0:
+            del self._verifying[host]
+
     async def _read_request(self, request: web.Request) -> tuple[str, str, str, int, str | None]:
-        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+        if (request.content_length or 0) > MAX_REQUEST_BYTES or len(await request.read()) > MAX_REQUEST_BYTES:
             raise BadRequest(413, f"a subscription request is at most {MAX_REQUEST_BYTES} bytes")
         try:
             form = await request.post()
@@ -265,14 +303,19 @@ class Hub:
         if not topic.startswith(base) or not render.subscribable(path):
             raise BadRequest(400, f"hub.topic {_short(topic)!r} is not a feed of this hub: its feeds are the"
                                   f" RSS, Atom and JSON Feed files below {base}")
-        if must_exist and not (self.feeds / path).is_file():
+        try:
+            found = (self.feeds / path).is_file()
+        except (OSError, ValueError):  # a name too long for the file system
+            found = False
+        if must_exist and not found:
             raise BadRequest(404, f"hub.topic {_short(topic)!r}: no such feed")
 
     def _lease(self, asked: str | None) -> int:
         websub = self.config.websub
         if asked is None or not asked.strip():
             return websub.lease_seconds
-        if not asked.strip().isdigit():
+        asked = asked.strip()
+        if not (asked.isascii() and asked.isdigit() and len(asked) <= 10):
             raise BadRequest(400, f"hub.lease_seconds must be a whole number of seconds, got {_short(asked)!r}")
         return min(max(int(asked), websub.min_lease_seconds), websub.max_lease_seconds)
 
@@ -294,8 +337,8 @@ class Hub:
                 raise Refused(f"{host} resolves to {', '.join(refused)}")
         except Refused as exc:
             raise BadRequest(403, f"hub.callback refused: {exc}; this hub calls back only public addresses") from None
-        except (OSError, TimeoutError) as exc:
-            raise BadRequest(400, f"hub.callback host {host!r} cannot be resolved: {exc}") from None
+        except (OSError, TimeoutError, UnicodeError) as exc:
+            raise BadRequest(400, f"hub.callback host {host!r} cannot be resolved: {exc or 'no answer'}") from None
 
     # --- verification of intent ------------------------------------------------------------
 
@@ -305,14 +348,14 @@ class Hub:
             query = {"hub.mode": mode, "hub.topic": topic, "hub.challenge": challenge}
             if mode == "subscribe":
                 query["hub.lease_seconds"] = str(lease)
-            url = callback + ("&" if urlsplit(callback).query else "?") + urlencode(query)
-            assert self._slots is not None  # set on start
+            joint = "" if callback.endswith(("?", "&")) else "&" if "?" in callback else "?"
+            url = callback + joint + urlencode(query)
+            host_slots = self._verify_host_slots.setdefault(host, asyncio.Semaphore(VERIFICATIONS_PER_HOST))
             try:
                 _check_literal(callback, self.config.websub.allow_private_callbacks)
-                async with self._slots, self._client.get(URL(url, encoded=True), allow_redirects=False,
-                                                         timeout=self._timeout) as response:
-                    body = await response.content.read(len(challenge) + 64)
-                    answer = body.decode("utf-8", "replace").strip()
+                async with self._verify_slots, host_slots, self._client.get(
+                        URL(url, encoded=True), allow_redirects=False, timeout=self._timeout) as response:
+                    answer = (await _read_at_most(response, len(challenge) + 64)).decode("utf-8", "replace").strip()
                     if not 200 <= response.status < 300:
                         raise Refused(f"the callback answered HTTP {response.status}")
                     if answer != challenge:
@@ -322,15 +365,14 @@ class Hub:
                          _reason(exc, self._timeout.total))
                 return
         finally:
-            self._verifying[host] -= 1
-            if self._verifying[host] <= 0:
-                del self._verifying[host]
+            self._verified(host)
+            if host not in self._verifying:
+                self._verify_host_slots.pop(host, None)
         key = (callback, topic)
         if mode == "unsubscribe":
-            if self._subs.pop(key, None) is not None:
-                self._due.discard(key)
+            if key in self._subs:
+                self._forget(key)
                 log.info("hub: %s unsubscribed from %s", _short(callback), _short(topic))
-                self._save()
             return
         expires = int(time.time()) + lease
         renewed = key in self._subs
@@ -371,11 +413,8 @@ class Hub:
         now = time.time()
         ended = [key for key, sub in self._subs.items() if sub.expires <= now]
         for key in ended:
-            del self._subs[key]
-            self._due.discard(key)
+            self._forget(key)
             log.info("hub: the lease of %s to %s ended", _short(key[0]), _short(key[1]))
-        if ended:
-            self._save()
         self._arm_expiry()
 
     # --- deliveries --------------------------------------------------------------------
@@ -421,10 +460,9 @@ class Hub:
     def _give_up(self, sub: Subscription, reason: str, attempts: int) -> None:
         key = (sub.callback, sub.topic)
         if reason == "gone":  # 410: the subscriber wants no more
-            self._subs.pop(key, None)
+            self._forget(key)
             log.info("hub: %s answered 410 Gone: its subscription to %s ends", _short(sub.callback),
                      _short(sub.topic))
-            self._save()
             return
         if self._failing.get(key) != reason:
             log.warning("hub: gave up pushing %s to %s after %d attempts: %s", _short(sub.topic),
@@ -446,10 +484,11 @@ class Hub:
         if sub.secret:
             headers["X-Hub-Signature"] = signature(sub.secret, body)
         host = urlsplit(sub.callback).hostname or ""
-        assert self._slots is not None  # set on start
         host_slots = self._host_slots.setdefault(host, asyncio.Semaphore(PER_HOST_DELIVERIES))
+        if self._slots[0] != self.config.websub.max_deliveries:  # new settings (SIGHUP)
+            self._slots = (self.config.websub.max_deliveries, asyncio.Semaphore(self.config.websub.max_deliveries))
         try:
-            async with host_slots, self._slots:
+            async with host_slots, self._slots[1]:
                 _check_literal(sub.callback, self.config.websub.allow_private_callbacks)
                 async with self._client.post(URL(sub.callback, encoded=True), data=body, headers=headers,
                                              allow_redirects=False, timeout=self._timeout) as response:
@@ -503,20 +542,25 @@ class Hub:
         if self._state is not None and self._saving is None:
             self._saving = asyncio.get_running_loop().create_task(self._save_loop())
 
+    def _forget(self, key: tuple[str, str]) -> None:
+        """A subscription ends (unsubscribed, its lease over, 410): out of memory, then of the state."""
+        self._subs.pop(key, None)
+        self._due.discard(key)
+        self._failing.pop(key, None)
+        self._removed.add(key)
+        self._save()
+
     async def _save_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         failed: str | None = None
         try:
             while self._unsaved:
-                self._unsaved = False
-                rows = list(self._subs.values())
                 try:
-                    await loop.run_in_executor(self._db_thread, self._write_state, rows)
+                    await self._save_once()
                 except (sqlite3.Error, OSError) as exc:
                     if failed != str(exc):
                         log.warning("hub: cannot keep the subscriptions in %s (%s); they are kept in memory and"
                                     " written when it works again", self._state, exc)
-                    failed, self._unsaved = str(exc), True
+                    failed = str(exc)
                     await asyncio.sleep(SAVE_RETRY_SECONDS)
                     continue
                 if failed is not None:
@@ -525,18 +569,29 @@ class Hub:
         finally:
             self._saving = None
 
-    def _write_state(self, rows: list[Subscription]) -> None:
-        """All of the subscriptions, in one transaction: the state may have been deleted
-        and rebuilt meanwhile (then it is opened again and gets them all)."""
-        assert self._state is not None
+    async def _save_once(self) -> None:
+        """Every subscription in memory, and the removal of those that ended, in one write.
+        Rows this process never loaded are left alone: a state it could not read is not
+        emptied."""
+        self._unsaved = False
+        rows, removed = list(self._subs.values()), set(self._removed)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._db_thread, self._write_state, rows, removed)
+        except BaseException:
+            self._unsaved = True
+            raise
+        self._removed -= removed
+
+    def _write_state(self, rows: list[Subscription], removed: set[tuple[str, str]]) -> None:
+        """In the state's own thread. The state may have been deleted and rebuilt meanwhile:
+        it is then opened again, and gets them all."""
         if self._db is not None and self._db.replaced():
             self._db.close()
             self._db = None
         if self._db is None:
             self._db = self._connect()
         with self._db.transaction():
-            kept = {(sub.callback, sub.topic) for sub in self._db.subscriptions()}
-            for callback, topic in kept - {(sub.callback, sub.topic) for sub in rows}:
+            for callback, topic in removed:
                 self._db.delete_subscription(callback, topic)
             for sub in rows:
                 self._db.put_subscription(sub)
@@ -544,25 +599,44 @@ class Hub:
 
 def _callback(text: str) -> str:
     """A callback URL as given, if the hub may ever call it; BadRequest says why not."""
-    parts = urlsplit(text)
-    if not text or len(text) > MAX_URL_CHARS or any(ch.isspace() or ord(ch) < 32 for ch in text):
-        raise BadRequest(400, f"hub.callback must be an http(s) URL of at most {MAX_URL_CHARS} characters")
+    if not text or len(text) > MAX_URL_CHARS or not text.isascii() or any(ch.isspace() or ord(ch) < 32
+                                                                         or ord(ch) == 127 for ch in text):
+        raise BadRequest(400, f"hub.callback must be an http(s) URL of at most {MAX_URL_CHARS} ASCII characters"
+                              " (percent-encode the others)")
     try:
+        parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        port = -1
-    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1 or parts.fragment:
+        raise BadRequest(400, f"hub.callback is not a URL, got {_short(text)!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0 or parts.fragment:
         raise BadRequest(400, f"hub.callback must be an absolute http(s) URL without fragment, got {_short(text)!r}")
     if parts.username or parts.password:
         raise BadRequest(400, "hub.callback must not carry a user name or password")
     return text
 
 
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or its first `limit` bytes: however many writes the other side sent it in."""
+    body = b""
+    while len(body) < limit:
+        chunk = await response.content.read(limit - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
 def _literal_refusal(host: str) -> str | None:
-    """Why a literal IP address may not be called; None for a public one or a host name."""
+    """Why a host written as an IP address may not be called; None for a public address
+    or a host name. The legacy IPv4 forms (`127.1`, `2130706433`, `0x7f.1`, `0`) count:
+    the system's resolver would take them for addresses too."""
     try:
         return refused_address(host)
     except ValueError:
+        pass
+    try:
+        return refused_address(socket.inet_ntoa(socket.inet_aton(host)))
+    except OSError:
         return None
 
 

@@ -50,6 +50,7 @@ class Pinger:
         self.timeout = timeout
         self.report = report
         self.pinged: dict[str, int] = dict.fromkeys(self.hubs, 0)  # feed URLs each hub took
+        self.asked = 0  # feed URLs given to `ping`
         self._pending: dict[str, set[str]] = {hub: set() for hub in self.hubs}
         self._failing: dict[str, str] = {}  # hub -> the reason reported
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -61,6 +62,7 @@ class Pinger:
     def ping(self, urls: Iterable[str]) -> None:
         """Ping every hub with `urls`, in the background; returns at once."""
         found = set(urls)
+        self.asked += len(found)
         if found and self.hubs:
             self._loop.call_soon_threadsafe(self._add, found)
 
@@ -87,6 +89,7 @@ class Pinger:
 
     async def _run(self, hub: str) -> None:
         attempt, reason = 0, "no answer in time"
+        urls: list[str] = []  # the ones being sent
         try:
             while self._pending[hub]:
                 urls = sorted(self._pending[hub])
@@ -96,6 +99,7 @@ class Pinger:
                 except PingFailed as exc:
                     attempt, reason = attempt + 1, str(exc)
                     self._pending[hub].update(urls)
+                    urls = []
                     if exc.retry and attempt <= len(RETRY_SECONDS):
                         await asyncio.sleep(RETRY_SECONDS[attempt - 1])
                         continue
@@ -103,9 +107,13 @@ class Pinger:
                     return
                 attempt = 0
                 self.pinged[hub] += len(urls)
+                urls = []
                 if self._failing.pop(hub, None) is not None:
                     self.report(f"WebSub hub {hub} pinged again ({_count(len(urls), 'feed URL')})")
         except asyncio.CancelledError:
+            if urls:  # cut off in the middle of a request: not taken
+                self._pending[hub].update(urls)
+                attempt, reason = attempt + 1, "no answer in time"
             if self._pending[hub]:
                 self._give_up(hub, reason, attempt, ended=True)
             raise

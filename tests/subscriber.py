@@ -24,7 +24,8 @@ class Delivery:
 @dataclass
 class Subscriber:
     """An HTTP server on 127.0.0.1 whose callbacks behave as `behave[path]` says:
-    "ok" (echo the challenge, take deliveries), "refuse" (echo nothing), "fail" (500 to
+    "ok" (echo the challenge, take deliveries), "refuse" (echo nothing), "split" (echo it
+    in two writes), "fail" (500 to
     deliveries), "hang" (hold deliveries until `release` is set), "gone" (410),
     "redirect:<url>" (302 to that URL)."""
 
@@ -61,6 +62,15 @@ class Subscriber:
                     self._answer(302, headers={"Location": how.removeprefix("redirect:") + "?" + query})
                 elif how == "refuse":
                     self._answer(404, b"no")
+                elif how == "split":  # the challenge in two writes, a moment apart
+                    challenge = params.get("hub.challenge", "").encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(challenge)))
+                    self.end_headers()
+                    self.wfile.write(challenge[:5])
+                    self.wfile.flush()
+                    time.sleep(0.2)
+                    self.wfile.write(challenge[5:])
                 else:
                     self._answer(200, params.get("hub.challenge", "").encode())
 

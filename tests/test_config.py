@@ -190,6 +190,7 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_key(key: str, value: An
         ("websub.lease_seconds", 10, "must hold 1 <= min_lease_seconds <= lease_seconds <= max_lease_seconds"
                                      " <= 31622400 (a year)"),
         ("websub.max_subscriptions_per_host", 0, "must be at least 1"),
+        ("websub.max_subscriptions", 0, "must be at least 1"),
         ("websub.timeout_seconds", 0, "must be at least 1"),
         ("websub.max_deliveries", 0, "must be at least 1"),
         ("websub.ping_wait_seconds", -1, "must not be negative"),

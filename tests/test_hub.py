@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import feedparser
 import pytest
 import yaml
 
-from aggregator.hub import refused_address, signature
+from aggregator.hub import _literal_refusal, refused_address, signature
 from tests.conftest import Site, seed_text
 from tests.subscriber import Subscriber, hub_request
 from tests.test_daemon import DEADLINE, Daemon, eventually
@@ -189,11 +190,16 @@ def test_callbacks_to_private_addresses_are_refused_with_the_switch_off(site: Si
     stop_all.append(daemon)
     port = subscriber.server.server_address[1]
     for callback in (f"http://127.0.0.1:{port}/cb", f"http://localhost:{port}/cb",
-                     f"http://[::ffff:127.0.0.1]:{port}/cb", "http://10.1.2.3/cb", "http://169.254.169.254/x"):
+                     f"http://[::ffff:127.0.0.1]:{port}/cb", f"http://2130706433:{port}/cb", f"http://127.1:{port}/",
+                     f"http://0:{port}/cb", f"http://[2002:7f00:1::]:{port}/", "http://10.1.2.3/cb",
+                     "http://169.254.169.254/x"):
         status, text = hub_request(daemon.base + "hub", hub_mode="subscribe", hub_topic=daemon.base + TOPIC,
                                    hub_callback=callback)
         assert status == 403, (callback, text)
         assert "hub.callback refused" in text and "only public addresses" in text
+    status, text = hub_request(daemon.base + "hub", hub_mode="subscribe", hub_topic=daemon.base + TOPIC,
+                               hub_callback="http://a..b.example/cb")
+    assert status == 400 and "cannot be resolved" in text
     with pytest.raises(queue.Empty):
         subscriber.verifications.get(timeout=1)
 
@@ -221,6 +227,16 @@ def test_bad_requests_are_refused_with_a_reason(site: Site, tmp_path: Path, subs
          "hub.secret must be"),
         ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": cb, "hub_lease_seconds": "soon"}, 400,
          "hub.lease_seconds must be"),
+        ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": cb, "hub_lease_seconds": "\u00b2"}, 400,
+         "hub.lease_seconds must be"),
+        ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": cb, "hub_lease_seconds": "9" * 5000}, 400,
+         "hub.lease_seconds must be"),
+        ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": "http://[::1/cb"}, 400, "is not a URL"),
+        ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": "http://[foo]/"}, 400, "is not a URL"),
+        ({"hub_mode": "subscribe", "hub_topic": ours, "hub_callback": "http://example.org/caf\u00e9"}, 400,
+         "ASCII characters (percent-encode the others)"),
+        ({"hub_mode": "subscribe", "hub_topic": daemon.base + "topics/" + "a" * 300 + ".atom.xml",
+          "hub_callback": cb}, 404, "no such feed"),
     ]
     for fields, status, reason in cases:
         got, text = hub_request(hub, **fields)
@@ -243,7 +259,11 @@ def test_a_callback_that_redirects_or_does_not_echo_is_not_subscribed(site: Site
                                                                      stop_all: list[Daemon]) -> None:
     daemon = start(site, tmp_path)
     stop_all.append(daemon)
-    subscriber.behave.update({"/moved": "redirect:" + subscriber.url("/target"), "/mute": "refuse"})
+    subscriber.behave.update({"/moved": "redirect:" + subscriber.url("/target"), "/mute": "refuse",
+                              "/slow": "split"})
+    subscribe(daemon, subscriber, "/slow?")  # the challenge comes in two writes; the query is joined right
+    check = subscriber.verifications.get(timeout=DEADLINE)
+    assert check["path"] == "/slow" and check["hub.mode"] == "subscribe"
     for path, reason in (("/moved", "answered HTTP 302"), ("/mute", "answered HTTP 404")):
         mark = daemon.mark()
         status, _ = hub_request(daemon.base + "hub", hub_mode="subscribe", hub_topic=daemon.base + TOPIC,
@@ -257,12 +277,21 @@ def test_a_callback_that_redirects_or_does_not_echo_is_not_subscribed(site: Site
 
 def test_subscriptions_per_callback_host_are_capped(site: Site, tmp_path: Path, subscriber: Subscriber,
                                                     stop_all: list[Daemon]) -> None:
-    daemon = start(site, tmp_path, max_subscriptions_per_host=1)
+    daemon = start(site, tmp_path, max_subscriptions_per_host=2)
     stop_all.append(daemon)
     subscribe(daemon, subscriber, "/first")
     status, text = hub_request(daemon.base + "hub", hub_mode="subscribe", hub_topic=daemon.base + TOPIC,
                                hub_callback=subscriber.url("/second"))
+    assert status == 202
+    status, text = hub_request(daemon.base + "hub", hub_mode="subscribe", hub_topic=daemon.base + TOPIC,
+                               hub_callback=subscriber.url("/third"))
     assert status == 429 and "the most this hub keeps for one host" in text
+    # Sent at once, before any is verified, they still count against the cap.
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: hub_request(daemon.base + "hub", hub_mode="subscribe",
+                                                      hub_topic=daemon.base + "all.json",
+                                                      hub_callback=subscriber.url(f"/burst{n}"))[0], range(8)))
+    assert answers.count(202) == 0 and answers.count(429) == 8
 
 
 @pytest.mark.parametrize(("address", "reason"), [
@@ -271,9 +300,20 @@ def test_subscriptions_per_callback_host_are_capped(site: Site, tmp_path: Path, 
     ("224.0.0.1", "multicast"), ("ff02::1", "multicast"), ("0.0.0.0", "unspecified"),
     ("::ffff:127.0.0.1", "loopback"), ("100.64.0.1", "not global"), ("fc00::1", "private"),
     ("93.184.215.14", None), ("2606:4700::6810:85e5", None),
+    ("2002:7f00:1::", "loopback"), ("2002:a00:1::", "private"), ("2002:5db8:d70e::", None),  # 6to4
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, its client 127.0.0.1
+    ("fec0::1", "site-local"),
 ])
 def test_which_addresses_the_hub_calls_back(address: str, reason: str | None) -> None:
     assert refused_address(address) == reason
+
+
+@pytest.mark.parametrize(("host", "reason"), [
+    ("127.1", "loopback"), ("2130706433", "loopback"), ("0x7f.1", "loopback"), ("017700000001", "loopback"),
+    ("0", "unspecified"), ("10.1", "private"), ("[::1]", None), ("example.org", None), ("93.184.215.14", None),
+])
+def test_hosts_written_as_addresses_in_any_form_are_judged_as_addresses(host: str, reason: str | None) -> None:
+    assert _literal_refusal(host) == reason
 
 
 def test_a_deleted_state_gets_the_subscriptions_back(site: Site, tmp_path: Path, subscriber: Subscriber,

@@ -125,3 +125,17 @@ def test_the_daemon_pings_after_each_change(site: Site, tmp_path: Path, hub: Fak
     finally:
         if daemon.proc.poll() is None:
             daemon.proc.kill()
+
+
+def test_a_hub_that_never_answers_is_reported_when_the_wait_ends() -> None:
+    with socket.socket() as silent:  # takes connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        reports: list[str] = []
+        pinger = Pinger((url,), timeout=30, report=reports.append)
+        pinger.ping(["https://example.org/all.atom.xml", "https://example.org/all.json"])
+        pinger.close(wait=1)
+    assert pinger.pinged == {url: 0}
+    assert reports == [f"WebSub hub {url} was not pinged for 2 feed URLs: no answer in time"
+                       " (after 1 attempt; gave up when the publish ended)"]
