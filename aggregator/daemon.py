@@ -207,10 +207,11 @@ class Daemon:
             self.server.advertised = Advertised(config.site.base_url, config.hubs)
         if self.hub:
             self.hub.configure(config)
-        if self.pinger is None or (self.pinger.hubs, self.pinger.timeout) != (config.websub.hubs,
-                                                                               config.websub.timeout_seconds):
+        if self.pinger is not None and self.pinger.hubs == config.websub.hubs:
+            self.pinger.timeout = config.websub.timeout_seconds
+        else:
             if self.pinger is not None:
-                self.pinger.close(0)
+                self.pinger.close(config.websub.ping_wait_seconds)
             self.pinger = ping.Pinger(config.websub.hubs, config.websub.timeout_seconds, log.warning) \
                 if config.websub.hubs else None
 

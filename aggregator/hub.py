@@ -48,6 +48,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
+from multidict import CIMultiDict
 from yarl import URL
 
 from aggregator import __version__, render
@@ -64,11 +65,13 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = (1, 4, 15, 60, 300)
 PER_HOST_DELIVERIES = 4
 VERIFICATIONS_AT_ONCE = 8
+MAX_VERIFYING = 256  # requests accepted and waiting for their verification, all hosts together
 VERIFICATIONS_PER_HOST = 2
 MAX_REQUEST_BYTES = 8 * 1024  # a subscription request is a few short form fields
 MAX_URL_CHARS = 2048
 MAX_SECRET_BYTES = 199  # the recommendation: less than 200 bytes
 SAVE_RETRY_SECONDS = 5.0  # the state is busy or gone: keep the subscriptions in memory, try again
+STATE_BUSY_MS = 1000  # how long one write of the subscriptions waits for a busy state
 STOP_SAVE_SECONDS = 2.0  # at stop, the last write of the subscriptions may take this long
 USER_AGENT = f"aggregator/{__version__} (WebSub hub)"
 LOG_CHARS = 200
@@ -212,7 +215,7 @@ class Hub:
                 await asyncio.wait_for(self._save_once(), STOP_SAVE_SECONDS)
             except (sqlite3.Error, OSError, TimeoutError) as exc:
                 log.warning("hub: the latest subscription changes could not be kept in %s: %s", self._state,
-                            exc or "no answer in time")
+                            str(exc) or "no answer in time")
         for session in (self._session, self._direct):
             if session is not None:
                 await session.close()
@@ -249,18 +252,21 @@ class Hub:
                                              " hub.callback\n")
 
     def _check_room(self, mode: str, callback: str, topic: str, host: str) -> None:
-        """The caps: per callback host, and in all (requests being verified count)."""
-        if mode == "unsubscribe":
-            if (callback, topic) not in self._subs:
-                raise BadRequest(404, "no subscription of this hub.callback to this hub.topic")
-            held = self._verifying[host]
-        else:
-            held = self._verifying[host] + sum(1 for c, _ in self._subs if urlsplit(c).hostname == host)
+        """The caps. A renewal or an unsubscription takes no new room, so it is never
+        refused for want of it; requests being verified are bounded on their own."""
+        known = (callback, topic) in self._subs
+        if mode == "unsubscribe" and not known:
+            raise BadRequest(404, "no subscription of this hub.callback to this hub.topic")
+        if sum(self._verifying.values()) > MAX_VERIFYING:
+            raise BadRequest(503, f"{MAX_VERIFYING} requests are being verified, the most at once; try again later")
+        if known:
+            return
         websub = self.config.websub
+        held = self._verifying[host] + sum(1 for c, _ in self._subs if urlsplit(c).hostname == host)
         if held > websub.max_subscriptions_per_host:
             raise BadRequest(429, f"the callback host {host} has {held - 1} subscriptions and requests, the most"
                                   " this hub keeps for one host")
-        if len(self._subs) + sum(self._verifying.values()) > websub.max_subscriptions:
+        if len(self._subs) >= websub.max_subscriptions:
             raise BadRequest(503, "this hub holds as many subscriptions as it keeps; try again later")
 
     def _verified(self, host: str) -> None:
@@ -274,7 +280,7 @@ class Hub:
             raise BadRequest(413, f"a subscription request is at most {MAX_REQUEST_BYTES} bytes")
         try:
             form = await request.post()
-        except ValueError as exc:
+        except (ValueError, LookupError) as exc:  # not the form it says, or a charset that is no text encoding
             raise BadRequest(400, f"the body is not a form: {exc}") from None
         fields: dict[str, str] = {}
         for name in ("hub.mode", "hub.callback", "hub.topic", "hub.lease_seconds", "hub.secret"):
@@ -338,7 +344,7 @@ class Hub:
         except Refused as exc:
             raise BadRequest(403, f"hub.callback refused: {exc}; this hub calls back only public addresses") from None
         except (OSError, TimeoutError, UnicodeError) as exc:
-            raise BadRequest(400, f"hub.callback host {host!r} cannot be resolved: {exc or 'no answer'}") from None
+            raise BadRequest(400, f"hub.callback host {host!r} cannot be resolved: {str(exc) or 'no answer'}") from None
 
     # --- verification of intent ------------------------------------------------------------
 
@@ -353,14 +359,14 @@ class Hub:
             host_slots = self._verify_host_slots.setdefault(host, asyncio.Semaphore(VERIFICATIONS_PER_HOST))
             try:
                 _check_literal(callback, self.config.websub.allow_private_callbacks)
-                async with self._verify_slots, host_slots, self._client.get(
+                async with host_slots, self._verify_slots, self._client.get(
                         URL(url, encoded=True), allow_redirects=False, timeout=self._timeout) as response:
                     answer = (await _read_at_most(response, len(challenge) + 64)).decode("utf-8", "replace").strip()
                     if not 200 <= response.status < 300:
                         raise Refused(f"the callback answered HTTP {response.status}")
                     if answer != challenge:
                         raise Refused("the callback did not echo hub.challenge")
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
                 log.info("hub: %s of %s to %s not verified: %s", mode, _short(callback), _short(topic),
                          _reason(exc, self._timeout.total))
                 return
@@ -477,10 +483,12 @@ class Hub:
             body = await loop.run_in_executor(None, (self.feeds / path).read_bytes)
         except OSError:
             return None  # the feed is gone: nothing to push
-        headers = {
-            "Content-Type": content_type(path) or "application/octet-stream",
-            "Link": f'<{self.config.hub_url}>; rel="hub", <{sub.topic}>; rel="self"',
-        }
+        # Two Link headers, not one with two values: some subscribers read only the first.
+        headers = CIMultiDict([
+            ("Content-Type", content_type(path) or "application/octet-stream"),
+            ("Link", f'<{self.config.hub_url}>; rel="hub"'),
+            ("Link", f'<{sub.topic}>; rel="self"'),
+        ])
         if sub.secret:
             headers["X-Hub-Signature"] = signature(sub.secret, body)
         host = urlsplit(sub.callback).hostname or ""
@@ -496,7 +504,7 @@ class Hub:
                     if response.status == 410:
                         return "gone"
                     return None if 200 <= response.status < 300 else f"HTTP {response.status}"
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             return _reason(exc, self._timeout.total)
 
     # --- the state ------------------------------------------------------------------------
@@ -506,12 +514,18 @@ class Hub:
         self._spawn(self._load())
 
     async def _load(self) -> None:
+        """Read the subscriptions kept in the state, trying again until it can be read."""
         loop = asyncio.get_running_loop()
-        try:
-            kept = await loop.run_in_executor(self._db_thread, self._read_state)
-        except (sqlite3.Error, OSError) as exc:
-            log.warning("hub: cannot read the subscriptions kept in %s: %s", self._state, exc)
-            kept = []
+        failed = None
+        while True:
+            try:
+                kept = await loop.run_in_executor(self._db_thread, self._read_state)
+                break
+            except (sqlite3.Error, OSError) as exc:
+                if str(exc) != failed:
+                    log.warning("hub: cannot read the subscriptions kept in %s (%s); trying again", self._state, exc)
+                failed = str(exc)
+                await asyncio.sleep(SAVE_RETRY_SECONDS)
         now = time.time()
         for sub in kept:
             self._subs.setdefault((sub.callback, sub.topic), sub)
@@ -525,6 +539,7 @@ class Hub:
     def _read_state(self) -> list[Subscription]:
         if self._db is not None:
             self._db.close()
+            self._db = None
         self._db = self._connect()
         return self._db.subscriptions()
 
@@ -534,7 +549,10 @@ class Hub:
         found = identity(self._state)
         if found is None:
             raise FileNotFoundError(f"{self._state} is not there (yet)")
-        return Store(self._state, beside=found)
+        store = Store(self._state, beside=found)
+        # Short: a busy state is tried again later, and a stop must not wait on it for long.
+        store.db.execute(f"PRAGMA busy_timeout={STATE_BUSY_MS}")
+        return store
 
     def _save(self) -> None:
         """Write the subscriptions to the state, in the background, soon."""
@@ -612,6 +630,10 @@ def _callback(text: str) -> str:
         raise BadRequest(400, f"hub.callback must be an absolute http(s) URL without fragment, got {_short(text)!r}")
     if parts.username or parts.password:
         raise BadRequest(400, "hub.callback must not carry a user name or password")
+    try:
+        URL(text, encoded=True)  # as every request to it will take it
+    except ValueError:
+        raise BadRequest(400, f"hub.callback is not a URL, got {_short(text)!r}") from None
     return text
 
 

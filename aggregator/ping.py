@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -107,9 +108,9 @@ class Pinger:
                     return
                 attempt = 0
                 self.pinged[hub] += len(urls)
-                urls = []
                 if self._failing.pop(hub, None) is not None:
                     self.report(f"WebSub hub {hub} pinged again ({_count(len(urls), 'feed URL')})")
+                urls = []
         except asyncio.CancelledError:
             if urls:  # cut off in the middle of a request: not taken
                 self._pending[hub].update(urls)
@@ -135,12 +136,12 @@ class Pinger:
 
     async def _send(self, hub: str, urls: list[str]) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout), headers={"User-Agent": USER_AGENT})
+            self._session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        timeout = aiohttp.ClientTimeout(total=self.timeout)  # read at each request: SIGHUP may change it
         for start in range(0, len(urls), URLS_PER_REQUEST):
             form = [("hub.mode", "publish"), *(("hub.url", url) for url in urls[start:start + URLS_PER_REQUEST])]
             try:
-                async with self._session.post(hub, data=form, allow_redirects=False) as response:
+                async with self._session.post(hub, data=form, allow_redirects=False, timeout=timeout) as response:
                     if 200 <= response.status < 300:
                         continue
                     retry = response.status >= 500 or response.status in RETRIED_STATUSES
@@ -168,6 +169,8 @@ def _count(n: int, noun: str) -> str:
 def describe_failure(exc: BaseException) -> str:
     """A failed request in a few words: "connection refused", not a traceback."""
     cause = getattr(exc, "os_error", None) or exc
+    if isinstance(cause, socket.gaierror) and cause.strerror:  # its errno is no errno of the system's
+        return cause.strerror.lower()
     if isinstance(cause, OSError) and cause.errno:
         return os.strerror(cause.errno).lower()
     if isinstance(cause, OSError) and cause.strerror:

@@ -18,6 +18,7 @@ class Delivery:
     path: str  # the callback path it came to
     body: bytes
     headers: dict[str, str]
+    links: list[str]  # every Link header, in order
     received: float  # time.time()
 
 
@@ -35,6 +36,7 @@ class Subscriber:
     attempts: dict[str, int] = field(default_factory=dict)  # deliveries tried, by path
     release: threading.Event = field(default_factory=threading.Event)
     hanging: threading.Event = field(default_factory=threading.Event)  # a "hang" callback holds a request now
+    hanging_since: float = 0.0  # time.time() when the first "hang" request came
 
     def __post_init__(self) -> None:
         subscriber = self
@@ -86,10 +88,13 @@ class Subscriber:
                     self._answer(410)
                     return
                 if how == "hang":
+                    if not subscriber.hanging.is_set():
+                        subscriber.hanging_since = time.time()
                     subscriber.hanging.set()
                     subscriber.release.wait(60)
                     return  # the hub has given up by now: close without an answer
-                subscriber.deliveries.put(Delivery(path, body, dict(self.headers), time.time()))
+                subscriber.deliveries.put(Delivery(path, body, dict(self.headers), self.headers.get_all("Link") or [],
+                                                   time.time()))
                 self._answer(204)
 
         class Server(http.server.ThreadingHTTPServer):
