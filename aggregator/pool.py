@@ -37,7 +37,7 @@ def fork_pool(count: int | None = None) -> Iterator[ProcessPoolExecutor]:
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=count or workers(), mp_context=get_context("fork"),
-                                 initializer=_worker_init) as executor:
+                                 initializer=worker_init) as executor:
             yield executor
     finally:
         gc.unfreeze()
@@ -96,7 +96,7 @@ def _run_forked(task: Callable[[], None], send: multiprocessing.connection.Conne
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):  # not the parent's handlers: stop
             signal.signal(signum, signal.SIG_DFL)
-        _worker_init()
+        worker_init()
         task()
         send.send(None)
     except BaseException as exc:  # every failure goes back to the parent
@@ -116,7 +116,7 @@ def _portable(exc: BaseException) -> BaseException:
     return exc
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     """Start of a forked worker: never hold the writer lock, never outlive the parent."""
     lock.close_inherited()
     try:  # Linux: the kernel kills the worker when the process that forked it dies

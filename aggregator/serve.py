@@ -11,13 +11,16 @@ closed within seconds, and the number of open connections is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import logging
 import os
 import re
 import signal
 import socket
+import stat
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
@@ -28,7 +31,7 @@ from urllib.parse import unquote_to_bytes
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from aggregator import render
+from aggregator import pool, render
 from aggregator.errors import ServeError
 from aggregator.formats import FORMATS, archive
 from aggregator.formats.rss import RSS
@@ -106,6 +109,12 @@ MAX_PATH_BYTES = 1024
 GZIP_MIN_BYTES = 512
 # Compressed bodies are kept so a poll costs no compression; bounded, least recently used out.
 GZIP_CACHE_BYTES = 64 * 1024 * 1024
+# The same for the files' own bytes (a file over a sixteenth of it is read at each request).
+BODY_CACHE_BYTES = 64 * 1024 * 1024
+# What a request path names, and the headers that depend on other files, is looked up
+# again after this long: a second is as long as a cache may see a stale Cache-Control.
+ROUTE_SECONDS = 1.0
+MAX_ROUTES = 10_000
 # aiohttp's log lines about a malformed request quote the request: cut to this many characters.
 LOG_EXCERPT_CHARS = 200
 AIOHTTP_LOGGERS = ("aiohttp.server", "aiohttp.access", "aiohttp.web")
@@ -166,18 +175,37 @@ class _Snapshot(NamedTuple):
     """One file as read in one go, with what the caches know it by."""
 
     data: bytes
-    stamp: tuple[int, int]  # (size, mtime_ns): a publish replaces the file, changing them
+    stamp: tuple[int, int, int]  # (size, mtime_ns, inode): a publish replaces the file, changing them
     digest: str
     mtime: float
+    last_modified: str  # the HTTP date of `mtime`
+
+
+class _Route(NamedTuple):
+    """What a request path was found to name, kept for ROUTE_SECONDS: the file, and the
+    headers that depend on other files than itself (its feed's RSS twin, a newer archive
+    document) or on the settings."""
+
+    target: Path
+    media_type: str
+    headers: dict[str, str]
+    until: float  # time.monotonic() after which it is looked up again
 
 
 class _Files:
-    """Resolves request paths to served files; caches digests and gzip bodies by stat."""
+    """Resolves request paths to served files; caches bodies, digests and gzip bodies by stat.
 
-    def __init__(self, root: Path) -> None:
+    A request costs one `stat` of its file when the caches hold it: a poll answered 304
+    reads nothing, and a 200 sends bytes already in memory.
+    """
+
+    def __init__(self, root: Path, advertised: Callable[[], Advertised]) -> None:
         self.root = root.resolve()
-        self._digests: dict[Path, tuple[tuple[int, int], str]] = {}
-        self._gzipped: OrderedDict[Path, tuple[tuple[int, int], bytes]] = OrderedDict()
+        self.advertised = advertised
+        self._bodies: OrderedDict[Path, _Snapshot] = OrderedDict()
+        self._bodies_bytes = 0
+        self._routes: dict[str, _Route] = {}
+        self._gzipped: OrderedDict[Path, tuple[tuple[int, int, int], bytes]] = OrderedDict()
         self._gzipped_bytes = 0
         self._cache_controls: dict[Path, tuple[tuple[int, int], str]] = {}  # RSS twin -> (stat, header)
 
@@ -198,21 +226,64 @@ class _Files:
         media_type = content_type(target.name)
         return (target, media_type) if media_type else None
 
-    def read(self, target: Path) -> _Snapshot:
-        """The file's bytes and digest, read in one go: feeds are small.
+    def route(self, raw_path: str) -> _Route | None:
+        """`resolve`, with the headers of the file found, looked up once every ROUTE_SECONDS."""
+        now = time.monotonic()
+        route = self._routes.get(raw_path)
+        if route is not None and route.until > now:
+            return route
+        found = self.resolve(raw_path)
+        if found is None:
+            self._routes.pop(raw_path, None)
+            return None
+        target, media_type = found
+        headers = {
+            "Cache-Control": self.cache_control(target),
+            "Vary": "Accept-Encoding",
+            **CORS,
+            **EVERY_RESPONSE,
+            **(PAGE_HEADERS if media_type.startswith("text/html") else {}),
+            **self.advertised().links(target.relative_to(self.root).as_posix()),
+        }
+        if len(self._routes) >= MAX_ROUTES:
+            self._routes.clear()
+        route = self._routes[raw_path] = _Route(target, media_type, headers, now + ROUTE_SECONDS)
+        return route
 
-        Stat and bytes come from one open file: a publish that replaces the file in
-        between cannot pair the new stat with the old bytes in the caches.
+    def forget(self, raw_path: str) -> None:
+        """The file a route named is gone or was replaced: look the path up afresh next time."""
+        self._routes.pop(raw_path, None)
+
+    def read(self, target: Path) -> _Snapshot:
+        """The file's bytes and digest: from memory when a `stat` says it is the one read
+        last, else read in one go (feeds are small).
+
+        When read, stat and bytes come from one open file: a publish that replaces the
+        file in between cannot pair the new stat with the old bytes in the caches.
         """
-        with open(target, "rb") as handle:
+        # The route found `target` as a regular file inside the folder. Not following a link
+        # here means a file replaced by one since is looked up again, not read through it.
+        st = os.lstat(target)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(target)
+        cached = self._bodies.get(target)
+        if cached is not None and cached.stamp == (st.st_size, st.st_mtime_ns, st.st_ino):
+            self._bodies.move_to_end(target)
+            return cached
+        with os.fdopen(os.open(target, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
             st = os.fstat(handle.fileno())
             data = handle.read()
-        stamp = (st.st_size, st.st_mtime_ns)
-        cached = self._digests.get(target)
-        if cached and cached[0] == stamp:
-            return _Snapshot(data, stamp, cached[1], st.st_mtime)
-        snapshot = _Snapshot(data, stamp, digest(data), st.st_mtime)
-        self._digests[target] = (stamp, snapshot.digest)
+        snapshot = _Snapshot(data, (st.st_size, st.st_mtime_ns, st.st_ino), digest(data), st.st_mtime,
+                             formatdate(st.st_mtime, usegmt=True))
+        if cached is not None:
+            self._bodies_bytes -= len(cached.data)
+            del self._bodies[target]
+        if len(data) <= BODY_CACHE_BYTES // 16:
+            self._bodies[target] = snapshot
+            self._bodies_bytes += len(data)
+            while self._bodies_bytes > BODY_CACHE_BYTES:
+                _, evicted = self._bodies.popitem(last=False)
+                self._bodies_bytes -= len(evicted.data)
         return snapshot
 
     def cache_control(self, target: Path) -> str:
@@ -330,37 +401,28 @@ class Advertised:
 
 
 def make_app(root: Path, advertised: Callable[[], Advertised] = Advertised, hub: Hub | None = None) -> web.Application:
-    files = _Files(root)
+    files = _Files(root, advertised)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        found = files.resolve(request.rel_url.raw_path)
-        if found is None:
+        route = files.route(request.rel_url.raw_path)
+        if route is None:
             raise web.HTTPNotFound()
-        target, media_type = found
         try:
-            snapshot = files.read(target)
+            snapshot = files.read(route.target)
         except OSError:
+            files.forget(request.rel_url.raw_path)
             raise web.HTTPNotFound() from None
         compress = len(snapshot.data) >= GZIP_MIN_BYTES and _prefers_gzip(request.headers.get("Accept-Encoding", ""))
         # Each representation has its own strong ETag (RFC 9110 8.8.3): a cache revalidating
         # the gzip bytes must not be told that the identity bytes are the same.
-        body = files.gzipped(target, snapshot) if compress else snapshot.data
         etag = f'"{snapshot.digest}-gzip"' if compress else f'"{snapshot.digest}"'
-        headers = {
-            "ETag": etag,
-            "Last-Modified": formatdate(snapshot.mtime, usegmt=True),
-            "Cache-Control": files.cache_control(target),
-            "Vary": "Accept-Encoding",
-            **CORS,
-            **EVERY_RESPONSE,
-            **(PAGE_HEADERS if media_type.startswith("text/html") else {}),
-            **advertised().links(target.relative_to(files.root).as_posix()),
-        }
+        headers = {"ETag": etag, "Last-Modified": snapshot.last_modified, **route.headers}
         if _not_modified(request, etag, snapshot.mtime):
             return web.Response(status=304, headers=headers)
-        headers["Content-Type"] = media_type
+        headers["Content-Type"] = route.media_type
         if compress:
             headers["Content-Encoding"] = "gzip"
+        body = files.gzipped(route.target, snapshot) if compress else snapshot.data
         return web.Response(body=body, headers=headers)  # HEAD: aiohttp sends the headers only
 
     app = web.Application(middlewares=[_last_guard])
@@ -503,9 +565,11 @@ class FeedServer:
 
     def __init__(self, root: Path, host: str, port: int, *, header_timeout: float = HEADER_TIMEOUT,
                  idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
-                 hub: Hub | None = None) -> None:
+                 hub: Hub | None = None, sock: socket.socket | None = None) -> None:
+        """`sock`: a socket already listening, shared with other serving processes."""
         self.root, self.host, self.port = root, host, port
         self.hub = hub
+        self.sock = sock
         self.advertised = Advertised()
         self.header_timeout, self.idle_timeout, self.max_connections = header_timeout, idle_timeout, max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -536,7 +600,8 @@ class FeedServer:
         self._loop = loop
         self._thread = threading.Thread(target=loop.run_forever, name="feed-server", daemon=True)
         self._thread.start()
-        log.info("serving %s on %s", self.root, self.url)
+        if self.sock is None or os.getpid() == _SERVING_PARENT[0]:
+            log.info("serving %s on %s", self.root, self.url)
 
     async def _listen(self) -> tuple[asyncio.Server, web.AppRunner]:
         app = make_app(self.root, lambda: self.advertised, self.hub)
@@ -547,8 +612,12 @@ class FeedServer:
         make_protocol = runner.server
         assert make_protocol is not None  # set by setup()
         try:
-            listener = await asyncio.get_running_loop().create_server(
-                lambda: _Connection(connections, make_protocol), self.host, self.port)
+            if self.sock is not None:
+                listener = await asyncio.get_running_loop().create_server(
+                    lambda: _Connection(connections, make_protocol), sock=self.sock)
+            else:
+                listener = await asyncio.get_running_loop().create_server(
+                    lambda: _Connection(connections, make_protocol), self.host, self.port)
         except (OSError, UnicodeError) as exc:
             await runner.cleanup()
             raise ServeError(f"cannot serve on {_authority(self.host, self.port)}: {_reason(exc)}") from exc
@@ -577,16 +646,74 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
+_SERVING_PARENT = [0]  # the pid of `serve_forever`'s own process, which logs for all
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket for several serving processes to share."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(1024)
+        except BaseException:
+            sock.close()
+            raise
+    except (OSError, UnicodeError) as exc:
+        raise ServeError(f"cannot serve on {_authority(host, port)}: {_reason(exc)}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+def _serve_in_child(feeds: Path, host: str, sock: socket.socket, advertised: Advertised) -> int:
+    """Fork a process that serves `sock` too, until SIGTERM or its parent's end; its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        pool.worker_init()  # dies with the parent
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        server = FeedServer(feeds, host, sock.getsockname()[1], sock=sock)
+        server.advertised = advertised
+        server.start()
+        while not stop.wait(0.5):
+            pass
+        server.stop()
+    except BaseException:  # nothing to report to: the parent logs, and serves on
+        status = 1
+    finally:
+        os._exit(status)
+
+
 def serve_forever(feeds: Path, host: str, port: int, *, default_links: str | None = None,
-                  advertised: Advertised | None = None) -> int:
+                  advertised: Advertised | None = None, workers: int = 1) -> int:
     """`aggregator serve`: only the HTTP server, until SIGTERM/SIGINT.
 
     `default_links`: the base URL feeds are published with when none is configured;
     when it is not where they are served, the log says how to make their links match.
+    `workers`: processes serving the same listening socket, this one included (every
+    core answers requests; each keeps its own caches).
     """
-    server = FeedServer(feeds, host, port)
-    server.advertised = advertised or Advertised()
-    server.start()
+    advertised = advertised or Advertised()
+    sock = None
+    children: list[int] = []
+    if workers > 1:  # before any thread starts: forking beside one can deadlock
+        _SERVING_PARENT[0] = os.getpid()
+        sock = _bind(host, port)
+        children = [_serve_in_child(feeds, host, sock, advertised) for _ in range(workers - 1)]
+    server = FeedServer(feeds, host, sock.getsockname()[1] if sock else port, sock=sock)
+    server.advertised = advertised
+    try:
+        server.start()
+    except BaseException:
+        _end(children)
+        raise
     if default_links is not None and default_links != server.url:
         log.warning("no base URL is configured, so published feeds link to %s, not to %s where they are served "
                     "here: publish with --base-url %s (or set site.base_url) for links that work",
@@ -597,4 +724,19 @@ def serve_forever(feeds: Path, host: str, port: int, *, default_links: str | Non
     while not stop.wait(0.5):
         pass
     server.stop()
+    _end(children)
     return 0
+
+
+def _end(children: list[int]) -> None:
+    """Stop the serving children, waiting for each a few seconds at most."""
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for pid in children:
+        while time.monotonic() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)

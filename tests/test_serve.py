@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import logging
+import os
 import queue
 import re
 import signal
@@ -23,6 +24,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from aggregator.errors import ServeError
@@ -580,3 +582,55 @@ def test_feeds_are_sent_with_their_hubs_and_self_url_as_link_headers(feeds: Path
         for path in ("/index.html", "/feeds.opml", "/archive/topics/space/1.atom.xml"):  # not topics
             status, headers, _ = fetch(server, path)
             assert status == 200 and "Link" not in headers
+
+
+def test_what_is_kept_in_memory_never_outlives_the_file(feeds: Path, tmp_path: Path) -> None:
+    target = feeds / "topics" / "space.atom.xml"
+    with serving(feeds) as server:
+        _, first, body = fetch(server, "/topics/space.atom.xml")
+        assert body == ATOM
+        # Rewritten in place, the same size, a moment later: new bytes and a new ETag at once.
+        changed = ATOM.replace(b"<feed", b"<FEED", 1).replace(b"</feed>", b"</FEED>")
+        assert len(changed) == len(ATOM)
+        target.write_bytes(changed)
+        os.utime(target, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+        status, headers, body = fetch(server, "/topics/space.atom.xml", {"If-None-Match": first["ETag"]})
+        assert (status, body) == (200, changed) and headers["ETag"] != first["ETag"]
+        # Replaced (a publish renames a new file over it): the new one.
+        (feeds / "topics" / "new.tmp").write_bytes(ATOM)
+        os.replace(feeds / "topics" / "new.tmp", target)
+        assert fetch(server, "/topics/space.atom.xml")[2] == ATOM
+        # Replaced by a link leading out of the folder, within the second its lookup is
+        # kept: never read through the link.
+        (tmp_path / "private.atom.xml").write_bytes(b"<feed>private</feed>")
+        target.unlink()
+        target.symlink_to(tmp_path / "private.atom.xml")
+        status, _, body = fetch(server, "/topics/space.atom.xml")
+        assert status == 404 and b"private" not in body
+        target.unlink()
+        assert fetch(server, "/topics/space.atom.xml")[0] == 404
+
+
+def test_several_serving_processes_share_the_address_and_stop_together(feeds: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "--feeds", str(feeds), "--bind",
+                             "127.0.0.1:0", "--workers", "3"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        found = re.search(r"serving .* on http://127\.0\.0\.1:(\d+)/", line)
+        assert found, line
+        port = int(found.group(1))
+        children = psutil.Process(proc.pid).children()
+        assert len(children) == 2
+        for _ in range(30):  # each on its own connection: any of the three may take it
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=DEADLINE)
+            conn.request("GET", "/all.atom.xml")
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, ATOM)
+            conn.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=DEADLINE) == 0
+        assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -1,0 +1,173 @@
+"""Cold publish against Hugo (not part of the test suite), on the same corpus.
+
+The corpus of `bench/generate.py` is converted once into a Hugo site: one content page
+per seed, whose front matter has the story's title, date, topics and provider as
+taxonomies, and whose body is the excerpt and the related coverage as a Markdown list.
+Hugo then writes RSS and Atom for the home page and for every topic and provider term
+(50 items each), which is what a user would set Hugo up to do for feeds per topic and
+per outlet; `aggregator publish` writes everything it writes by default (RSS, Atom,
+JSON Feed, archives, pages). Each run starts cold (no output, no state, no Hugo
+resources); the two take turns, `--repeat` times, and the medians and their ratio are
+printed and saved as JSON, with the peak memory of each process tree.
+
+    python -m bench.hugo --sizes 1000 10000 50000 --repeat 3
+
+Needs Debian's `hugo` (0.111).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.generate import generate
+from bench.run import _watch
+
+WORK = Path("bench/work")
+ITEMS = 50
+
+CONFIG = """
+baseURL = "http://localhost:8000/"
+title = "Aggregator"
+languageCode = "en"
+rssLimit = {items}
+disableKinds = ["sitemap", "robotsTXT", "404", "section", "taxonomy"]
+
+[taxonomies]
+topic = "topics"
+provider = "providers"
+
+[mediaTypes."application/atom+xml"]
+suffixes = ["xml"]
+
+[outputFormats.Atom]
+mediaType = "application/atom+xml"
+baseName = "atom"
+rel = "alternate"
+
+[outputs]
+home = ["RSS", "Atom"]
+term = ["RSS", "Atom"]
+page = []
+"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>{{ .Site.Title }}: {{ .Title }}</title>
+  <id>{{ .Permalink }}</id>
+  <link href="{{ .Permalink }}atom.xml" rel="self"/>
+  <updated>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</updated>
+  {{- range first %d .Pages }}
+  <entry>
+    <title>{{ .Title }}</title>
+    <id>{{ .Params.url }}</id>
+    <link href="{{ .Params.url }}"/>
+    <updated>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</updated>
+    <summary>{{ .Summary }}</summary>
+    <content type="html">{{ .Content | html }}</content>
+  </entry>
+  {{- end }}
+</feed>
+"""
+
+
+def convert(corpus: Path, site: Path) -> None:
+    """One Hugo content page per seed of `corpus`, and the site's config and Atom template."""
+    content = site / "content" / "stories"
+    content.mkdir(parents=True)
+    (site / "config.toml").write_text(CONFIG.format(items=ITEMS), encoding="utf-8")
+    layouts = site / "layouts" / "_default"
+    layouts.mkdir(parents=True)
+    (layouts / "list.atom.xml").write_text(ATOM % ITEMS, encoding="utf-8")
+    for n, path in enumerate(sorted(p for p in corpus.rglob("*") if p.is_file())):
+        _, front, body = path.read_text(encoding="utf-8").split("---", 2)
+        seed = yaml.load(front, Loader=yaml.CSafeLoader)
+        provider = (seed.get("provider") or {}).get("domain") or "unknown"
+        topics = [str(t).strip() for t in seed.get("topics") or [] if str(t).strip()]
+        lines = [str(seed.get("excerpt") or ""), "", "### Related coverage", ""]
+        for related in seed.get("related") or []:
+            if isinstance(related, dict) and related.get("webUrl"):
+                outlet = (related.get("provider") or {}).get("name") or ""
+                lines.append(f"- [{json.dumps(str(related.get('title')))[1:-1]}]({related['webUrl']}) ({outlet})")
+        page = {"title": str(seed.get("title") or ""), "date": str(seed.get("publishedDateTime")),
+                "url": str(seed.get("webUrl") or seed.get("originalUrl") or ""),
+                "topics": topics, "providers": [provider]}
+        front_matter = json.dumps(page, ensure_ascii=False)  # JSON front matter: Hugo reads it as is
+        (content / f"{n:06d}.md").write_text(f"{front_matter}\n\n" + "\n".join(lines) + body, encoding="utf-8")
+
+
+def _timed(args: list[str]) -> dict[str, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak, peak_pss = _watch(proc)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        assert proc.stderr is not None
+        raise SystemExit(f"{args[0]} failed ({proc.returncode}): {proc.stderr.read()}")
+    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "peak_pss_mb": peak_pss / 2**20}
+
+
+def bench_size(size: int, repeat: int) -> dict[str, Any]:
+    corpus = WORK / f"corpus-{size}"
+    if not corpus.exists():
+        generate(corpus, size, seed=size)
+    site = WORK / f"hugo-{size}"
+    if not (site / "config.toml").exists():
+        shutil.rmtree(site, ignore_errors=True)
+        convert(corpus, site)
+    ours = WORK / f"hugo-ours-{size}"
+    runs: dict[str, list[dict[str, float]]] = {"aggregator": [], "hugo": []}
+    for _ in range(repeat):
+        for name in runs:
+            shutil.rmtree(site / "public", ignore_errors=True)
+            shutil.rmtree(site / "resources", ignore_errors=True)
+            shutil.rmtree(ours, ignore_errors=True)
+            if name == "hugo":
+                args = ["hugo", "--quiet", "--source", str(site), "--destination", str(site / "public"),
+                        "--cacheDir", str(site / "cache")]
+            else:
+                args = [sys.executable, "-m", "aggregator", "publish", "-q", "--seeds", str(corpus),
+                        "--feeds", str(ours / "feeds"), "--state", str(ours / "state.sqlite")]
+            runs[name].append(_timed(args))
+    result: dict[str, Any] = {"seeds": size}
+    for name, found in runs.items():
+        result[name] = {key: round(statistics.median(r[key] for r in found), 3) for key in found[0]}
+    result["ratio"] = round(result["aggregator"]["wall_s"] / result["hugo"]["wall_s"], 3)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.hugo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/hugo.json"))
+    args = parser.parse_args()
+    if shutil.which("hugo") is None:
+        raise SystemExit("hugo is not installed (Debian: apt-get install hugo)")
+    version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
+    print(version)
+    print("| seeds | aggregator publish, cold (every output) | Hugo, RSS + Atom per term | ratio |")
+    print("|---|---|---|---|")
+    results = []
+    for size in args.sizes:
+        found = bench_size(size, args.repeat)
+        results.append(found)
+        ours, hugo = found["aggregator"], found["hugo"]
+        print(f"| {size:,} | {ours['wall_s']:.2f} s, {ours['peak_pss_mb']:.0f} MB | {hugo['wall_s']:.2f} s, "
+              f"{hugo['peak_pss_mb']:.0f} MB | {found['ratio']:.2f} |", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"hugo": version, "runs": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
