@@ -9,7 +9,7 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 import yaml_rs
@@ -42,6 +42,19 @@ class RawSeed:
     body: str
 
 
+class Scope(NamedTuple):
+    """The part of the seeds folder a scan looks at, when file events say where the
+    changes are: folders ('' or 'a/b/') listed alone, and folders listed with every
+    folder below them. A folder that is not there (deleted, moved away) is looked at as
+    empty: the seeds the state had in it are gone."""
+
+    folders: frozenset[str]
+    trees: frozenset[str]
+
+    def holds(self, folder: str) -> bool:
+        return folder in self.folders or any(folder.startswith(tree) for tree in self.trees)
+
+
 @dataclass(frozen=True, slots=True)
 class Scan:
     files: dict[str, FileStat]
@@ -49,6 +62,7 @@ class Scan:
     folders: dict[str, str]  # folder ('' or 'a/b/') -> digest of its seeds' names, sizes, mtimes
     unlisted: frozenset[str]  # folders that could not be listed: their seeds are unknown
     by_folder: dict[str, dict[str, FileStat]]  # the same files, folder by folder
+    scope: Scope | None = None  # None: the whole seeds folder was listed
 
 
 def is_seed_name(name: str) -> bool:
@@ -66,15 +80,40 @@ def scan(root: Path, map_trees: Callable[..., Iterable[list[_Listing]]] = map) -
     gone. `map_trees` lists the top folder's subtrees: a process pool's `map` spreads
     the stat calls, one per seed, over the cores.
     """
+    real_root = os.path.realpath(root)
+    top = _scan_folder(str(root), "", real_root)
+    subtrees = map_trees(_scan_tree, [(folder, prefix, real_root) for folder, prefix in top.subfolders])
+    return _gather(itertools.chain([top], *subtrees))
+
+
+def scan_scope(root: Path, scope: Scope) -> Scan:
+    """Like `scan`, for the part of `root` that `scope` names only."""
+    real_root = os.path.realpath(root)
+    listings: list[_Listing] = []
+    trees = sorted(t for t in scope.trees if not any(t.startswith(o) and t != o for o in scope.trees))
+    for prefix in trees:
+        if _is_folder(root, prefix):
+            listings += _scan_tree((os.path.join(root, prefix), prefix, real_root))
+    for prefix in sorted(f for f in scope.folders if not any(f.startswith(t) for t in trees)):
+        if _is_folder(root, prefix):
+            listings.append(_scan_folder(os.path.join(root, prefix), prefix, real_root))
+    found = _gather(listings)
+    return Scan(found.files, found.problems, found.folders, found.unlisted, found.by_folder, scope)
+
+
+def _is_folder(root: Path, prefix: str) -> bool:
+    """A folder the whole scan would enter: a real one, not a link to one."""
+    path = os.path.join(root, prefix.rstrip("/")) if prefix else str(root)
+    return os.path.isdir(path) and (not prefix or not os.path.islink(path))
+
+
+def _gather(listings: Iterable[_Listing]) -> Scan:
     files: dict[str, FileStat] = {}
     problems: dict[str, str] = {}
     folders: dict[str, str] = {}
     unlisted: set[str] = set()
     by_folder: dict[str, dict[str, FileStat]] = {}
-    real_root = os.path.realpath(root)
-    top = _scan_folder(str(root), "", real_root)
-    subtrees = map_trees(_scan_tree, [(folder, prefix, real_root) for folder, prefix in top.subfolders])
-    for listing in itertools.chain([top], *subtrees):
+    for listing in listings:
         files.update(listing.files)
         problems.update(listing.problems)
         if listing.listed:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.generate import generate
@@ -82,9 +83,12 @@ def main() -> None:
             _subscribe(work / "daemon.log", subscriber)
         target = feeds / TOPIC
         latencies, pushed = [], []
+        started = datetime.now(UTC)
         for i in range(args.edits):
-            marker = f"Latency probe {i}"
-            stamp = f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
+            marker = f"Latency probe {started:%H%M%S} {i}"  # not in the feed from an earlier run
+            # Each edit the newest story yet, in the past (a future date is held back), also
+            # after an earlier run on the same folder.
+            stamp = (started + timedelta(seconds=i - args.edits)).strftime("%Y-%m-%dT%H:%M:%SZ")
             path = files[(i * 7919) % len(files)]
             began = time.monotonic()
             _edit(path, marker, stamp)

@@ -25,6 +25,10 @@ from typing import Any
 import pytest
 from lxml import etree, html
 
+from aggregator.daemon import event_scope
+from aggregator.load import Scope
+from aggregator.publish import publish_locked
+from aggregator.store import Store
 from tests.conftest import Site, read_feed, seed_text
 
 DEADLINE = 15.0  # generous: shared CI machines are slow; typical latency is well under 1 s
@@ -381,3 +385,50 @@ def test_busy_port_is_exit_2_in_one_line(site: Site) -> None:
     assert f"cannot serve on 127.0.0.1:{port}: address already in use" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not site.feeds.exists() or not any(site.feeds.iterdir())  # nothing published
+
+
+# --- which folders a cycle lists -------------------------------------------------------------
+
+
+def test_file_events_name_the_folders_to_list(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    (seeds / "2024" / "05").mkdir(parents=True)
+    (seeds / "2024" / "05" / "a.md").write_text("x")
+    (seeds / "top.md").write_text("x")
+    (seeds / "new").mkdir()
+    (seeds / "link").symlink_to(seeds / "2024")
+    scope = event_scope(seeds, [str(seeds / "2024" / "05" / "a.md"), str(seeds / "top.md"),
+                                str(seeds / "new"), str(seeds / "gone" / "b.md"), str(seeds / "gone"),
+                                str(seeds / "link")], pending=["2024/x.md"])
+    assert scope == Scope(folders=frozenset({"2024/05/", "", "gone/", "2024/"}),
+                          trees=frozenset({"new/", "gone/b.md/", "gone/"}))
+    assert scope.holds("gone/deeper/") and not scope.holds("2024/05/older/")
+    assert event_scope(seeds, [str(seeds)]) is None  # the folder itself: everything
+    assert event_scope(seeds, [str(tmp_path / "elsewhere.md")]) is None
+    assert event_scope(Path(os.path.relpath(seeds)), [str(seeds / "top.md")]) == Scope(frozenset({""}), frozenset())
+
+
+def test_a_publish_for_some_folders_sees_only_them_until_the_whole_folder_is_listed(site: Site) -> None:
+    for folder in ("a", "b", "c"):
+        site.write_seed(f"{folder}/one.md", seed_text(url=f"https://example.com/{folder}", topics=(folder.upper(),)))
+    config = site.config()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def cycle(scope: Scope | None) -> Any:
+        store = Store(site.state)
+        try:
+            return publish_locked(store, config, now, scope=scope)
+        finally:
+            store.close()
+
+    assert cycle(None).stories_published == 3
+    site.write_seed("a/one.md", seed_text(url="https://example.com/a", title="Edited", topics=("A",)))
+    site.write_seed("b/two.md", seed_text(url="https://example.com/b2", topics=("B",)))
+    shutil.rmtree(site.seeds / "c")
+    result = cycle(Scope(frozenset({"a/"}), frozenset({"c/"})))  # the events named a/one.md and c/
+    assert (result.scoped, result.updated, result.added, result.deleted) == (True, 1, 0, 1)
+    assert result.files_seen == 2 and result.stories_published == 2  # b/two.md is not known yet
+    assert b"Edited" in (site.feeds / "topics" / "a.atom.xml").read_bytes()
+    assert not (site.feeds / "topics" / "c.atom.xml").exists()
+    result = cycle(None)  # the rescan finds what no event named
+    assert (result.scoped, result.added, result.stories_published, result.files_seen) == (False, 1, 3, 3)
