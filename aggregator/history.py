@@ -92,8 +92,8 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
         else:
             result.feeds, touched = _update_some(store, config, filters, heads, released_since)
             touched |= store.dirty_pages() | {page for page in map(render.archive_key, damaged) if page}
-            forced = {key for key, force in stale.items() if force}
-            counts = store.archive_pages({key for key, _ in touched} | set(heads) | forced, feeds.archive_page_items)
+            forced = {key for key, force in stale.items() if force}  # every document written again
+            counts = _counts(store, feeds.archive_page_items, touched, set(heads), forced)
             pages = _to_write(touched, counts, archived)
             pages |= {(key, n) for key in forced for n in counts.get(key, {})}
             if feeds.archives:
@@ -232,6 +232,17 @@ def _update_some(store: StateStore, config: Config, filters: Filters, heads: dic
     for key, found in heads.items():
         seqs.update((key, seq) for seq in store.archive_members(key, {head.id for head in found}))
     return changed, {(key, page_number(seq, feeds.archive_page_items)) for key, seq in seqs}
+
+
+def _counts(store: StateStore, per_page: int, touched: set[PageKey], heads: set[FeedKey],
+            forced: set[FeedKey]) -> dict[FeedKey, dict[int, int]]:
+    """The archive documents an update needs to know of: around the touched ones and each
+    feed's newest (`archive_pages_near`), and all of those of the forced feeds."""
+    near: dict[FeedKey, set[int]] = {key: set() for key in heads - forced}
+    for key, number in touched:
+        if key not in forced:
+            near.setdefault(key, set()).add(number)
+    return {**store.archive_pages_near(near, per_page), **store.archive_pages(forced, per_page)}
 
 
 def _to_write(touched: set[PageKey], counts: Mapping[FeedKey, dict[int, int]], written: set[str]) -> set[PageKey]:

@@ -466,3 +466,35 @@ def test_a_first_publish_whose_members_were_not_stored_lays_them_out_again(
     publish(cfg, NOW)
     assert differing(site.feed_files(), cold_files(site, tmp_path / "cold-after", cfg)) == []
     check_walks(site, tmp_path / "walk")
+
+
+def test_the_counts_shown_follow_the_members_through_every_change(site: Site) -> None:
+    """`feed_sizes`, kept by triggers (and counted again after a bulk change), always
+    says what counting the members says."""
+    def check() -> dict[tuple[str, str], int]:
+        store = StateStore(site.state)
+        try:
+            counted = dict(((k, s), n) for k, s, n in store.db.execute(
+                "SELECT kind, slug, count(*) FROM members GROUP BY kind, slug"))
+            assert {(key.kind, key.slug): n for key, n in store.member_counts().items()} == counted
+            return counted
+        finally:
+            store.close()
+
+    for n in range(30):
+        site.write_seed(f"s{n}.md", seed_text(url=f"https://example.com/{n}", topics=("Space", f"T{n % 3}"),
+                                              published=f"2024-05-{n % 28 + 1:02d}T10:00:00Z",
+                                              related=related_item(f"https://other.example.net/{n}", "Cited")))
+    config = site.config(max_items=10, archive_page_items=10)
+    publish(config, NOW)
+    assert check()[("topic", "space")] == 30
+    site.write_seed("s3.md", seed_text(url="https://example.com/3", topics=("Sport",)))  # other topics
+    (site.seeds / "s4.md").unlink()
+    site.write_seed("new.md", seed_text(url="https://example.com/new", topics=("Space",)))
+    publish(config, NOW)
+    counts = check()
+    assert (counts[("topic", "space")], counts[("topic", "sport")]) == (29, 1)
+    publish(site.config(max_items=10, archive_page_items=20), NOW)  # other paging: every member laid out again
+    assert check()[("topic", "space")] == 29
+    publish(site.config(archives=False), NOW)
+    assert check() == {}

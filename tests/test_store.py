@@ -33,7 +33,7 @@ from aggregator.model import (
 )
 from aggregator.store import StateStore, Store, identity
 from aggregator.store.codec import story_rows, story_to_json
-from aggregator.store.schema import INDEXES, MEMBER_INDEXES, SCHEMA_VERSION, TRIGGERS
+from aggregator.store.schema import INDEXES, MEMBER_INDEXES, MEMBER_TRIGGERS, SCHEMA_VERSION, TRIGGERS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = epoch(T0 + timedelta(days=10))
@@ -48,8 +48,10 @@ WIRE = FeedKey("provider", "wire.net")
 
 STORY_INDEX_NAMES = sorted(line.split()[5] for line in INDEXES.strip().splitlines())
 INDEX_NAMES = sorted(line.split()[5] for line in (INDEXES + MEMBER_INDEXES).strip().splitlines() if line)
-TRIGGER_NAMES = sorted(line.split()[5] for line in TRIGGERS.splitlines() if line.startswith("CREATE TRIGGER"))
-TABLES = ["archive_ends", "dirty", "dirty_items", "dirty_pages", "feeds", "folders", "members", "meta", "names",
+TRIGGER_NAMES = sorted(line.split()[5] for line in (TRIGGERS + MEMBER_TRIGGERS).splitlines()
+                       if line.startswith("CREATE TRIGGER"))
+TABLES = ["archive_ends", "dirty", "dirty_items", "dirty_pages", "feed_sizes", "feeds", "folders", "members", "meta",
+          "names",
           "outputs", "refs", "seeds", "stories", "story_topics", "subscriptions", "tombstones"]
 
 
@@ -581,7 +583,7 @@ def test_a_bulk_load_ends_with_the_indexes_triggers_and_names_a_normal_load_has(
         with bulk.bulk_load():
             assert bulk.get_meta(Meta.BULK_LOAD) == "1"
             assert set(STORY_INDEX_NAMES) & set(master(bulk, "index")) == set()
-            assert master(bulk, "trigger") == []
+            assert master(bulk, "trigger") == ["members_size_add", "members_size_del"]  # the members' stay
             for path, s in corpus():
                 with bulk.transaction():
                     put_seed(bulk, path, s)
@@ -905,5 +907,23 @@ def test_subscriptions_are_added_renewed_and_removed(path: Path) -> None:
         with store.transaction():
             store.delete_subscription(other.callback, other.topic)
         assert store.subscriptions() == [first._replace(expires=200)]
+    finally:
+        store.close()
+
+
+def test_archive_pages_near_a_document_agree_with_counting_them_all(path: Path) -> None:
+    store = Store(path)
+    try:
+        key = FeedKey("topic", "ai")
+        seqs = [s for page in range(20) for s in range(page * 10, page * 10 + (page % 4) + 1) if page not in (13, 14)]
+        rows = [("topic", "ai", f"id{s}", s, 1, s) for s in seqs] + [("topic", "ai", "newest", 999, 1, None)]
+        with store.transaction():
+            store.insert_members(sorted(rows), [("topic", "ai", 200)])
+        everything = store.archive_pages([key], 10)[key]
+        near = store.archive_pages_near({key: {13}, FeedKey("topic", "none"): {1}}, 10)
+        assert set(everything) == set(range(1, 21)) - {14, 15}  # documents 14 and 15 hold nothing
+        # 13, its neighbours 12 and 16, theirs 11 and 17; the newest 20, its neighbour 19, and 18.
+        assert near == {key: {n: everything[n] for n in (11, 12, 13, 16, 17, 18, 19, 20)}}
+        assert store.archive_pages_near({key: set()}, 10) == {key: {n: everything[n] for n in (18, 19, 20)}}
     finally:
         store.close()

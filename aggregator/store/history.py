@@ -3,7 +3,8 @@ tombstones of items gone: a feed's history beyond its newest items."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from aggregator.model import FeedKey, Filters, Member, Tombstone
@@ -11,7 +12,7 @@ from aggregator.store.connection import Connection
 from aggregator.store.feeds import CITATION_SHOWN
 from aggregator.store.feeds import STORY_FILTER as _FILTER
 from aggregator.store.feeds import query_params as _params
-from aggregator.store.schema import MEMBER_INDEXES
+from aggregator.store.schema import FEED_SIZES, MEMBER_INDEXES, MEMBER_TRIGGERS
 
 # The members of the combined, topic and provider feeds that are stories; `{only}` is
 # empty or restricts the stories to the ids in the temporary table `wanted`.
@@ -52,13 +53,26 @@ class History(Connection):
 
     def forget_history(self) -> None:
         """No members, archive or tombstones kept (both are switched off)."""
-        for table in ("members", "archive_ends", "tombstones", "dirty_items", "dirty_pages"):
+        for table in ("members", "feed_sizes", "archive_ends", "tombstones", "dirty_items", "dirty_pages"):
             self.db.execute(f"DELETE FROM {table}")
 
     def member_counts(self) -> dict[FeedKey, int]:
-        """How many items each feed has, its archive included."""
+        """How many items each feed has, its archive included (kept by triggers)."""
         return {FeedKey(kind, slug): count for kind, slug, count in self.db.execute(
-            "SELECT kind, slug, count(*) FROM members GROUP BY kind, slug")}
+            "SELECT kind, slug, n FROM feed_sizes WHERE n > 0")}
+
+    @contextmanager
+    def _counted_at_end(self) -> Iterator[None]:
+        """Members replaced all at once: `feed_sizes` is counted again once, at the end,
+        rather than by a trigger per row (in the caller's transaction)."""
+        for line in MEMBER_TRIGGERS.strip().splitlines():
+            if line.startswith("CREATE TRIGGER"):
+                self.db.execute(f"DROP TRIGGER IF EXISTS {line.split()[5]}")
+        yield
+        self.db.execute("DELETE FROM feed_sizes")
+        self.db.execute(FEED_SIZES)
+        for statement in MEMBER_TRIGGERS.strip().split("END;")[:-1]:  # not executescript: it would commit
+            self.db.execute(statement + "END;")
 
     def has_members(self) -> bool:
         return self.db.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
@@ -128,8 +142,9 @@ class History(Connection):
         with each feed's next seq: indexed after, several times faster."""
         for line in MEMBER_INDEXES.strip().splitlines():
             self.db.execute(f"DROP INDEX IF EXISTS {line.split()[5]}")
-        self.db.executemany("INSERT INTO members(kind, slug, id, published, sid, seq) VALUES (?, ?, ?, ?, ?, ?)",
-                            rows)
+        with self._counted_at_end():
+            self.db.executemany("INSERT INTO members(kind, slug, id, published, sid, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                                rows)
         self.db.executemany("INSERT OR REPLACE INTO archive_ends(kind, slug, next_seq) VALUES (?, ?, ?)", ends)
         for line in MEMBER_INDEXES.strip().splitlines():  # not executescript: it would commit
             self.db.execute(line)
@@ -146,11 +161,12 @@ class History(Connection):
         self.db.execute(
             "INSERT OR REPLACE INTO tombstones(kind, slug, id, deleted) SELECT kind, slug, id, ? FROM members m"
             f" WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE {same})", (noticed,))
-        self.db.execute(f"DELETE FROM members AS m WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE {same})")
-        self.db.execute(f"UPDATE members AS m SET published = f.published, sid = f.sid FROM fresh f WHERE {same}"
-                        " AND (m.published, m.sid) != (f.published, f.sid)")
-        self.db.execute("INSERT INTO members(kind, slug, id, published, sid) SELECT * FROM fresh f"
-                        f" WHERE NOT EXISTS (SELECT 1 FROM members m WHERE {same})")
+        with self._counted_at_end():
+            self.db.execute(f"DELETE FROM members AS m WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE {same})")
+            self.db.execute(f"UPDATE members AS m SET published = f.published, sid = f.sid FROM fresh f WHERE {same}"
+                            " AND (m.published, m.sid) != (f.published, f.sid)")
+            self.db.execute("INSERT INTO members(kind, slug, id, published, sid) SELECT * FROM fresh f"
+                            f" WHERE NOT EXISTS (SELECT 1 FROM members m WHERE {same})")
         self.db.execute("DELETE FROM tombstones AS t WHERE EXISTS"
                         " (SELECT 1 FROM fresh f WHERE f.kind = t.kind AND f.slug = t.slug AND f.id = t.id)")
         self.db.execute("DELETE FROM fresh")
@@ -239,6 +255,42 @@ class History(Connection):
         for kind, slug, number, count in rows:
             pages.setdefault(FeedKey(kind, slug), {})[number] = count  # type: ignore[arg-type]
         return pages
+
+    def archive_pages_near(self, anchors: Mapping[FeedKey, Collection[int]],
+                           per_page: int) -> dict[FeedKey, dict[int, int]]:
+        """`archive_pages` for a few documents of each feed: the given ones and its newest,
+        the nearest documents holding an item on either side of those, and theirs. Enough
+        to tell which documents a change writes and what each links to: a few indexed
+        lookups each, where counting every member of a large feed takes a second."""
+        found: dict[FeedKey, dict[int, int]] = {}
+        for key in sorted(anchors):
+            newest = self._seq(key, "max")
+            if newest is None:
+                continue
+            pages: dict[int, int] = {}
+            level, seen = {*anchors[key], newest // per_page + 1}, set[int]()
+            for depth in range(3):
+                ahead: set[int] = set()
+                for number in level - seen:
+                    seen.add(number)
+                    low, high = (number - 1) * per_page, number * per_page
+                    count = self.db.execute("SELECT count(*) FROM members WHERE kind=? AND slug=? AND seq >= ?"
+                                            " AND seq < ?", (key.kind, key.slug, low, high)).fetchone()[0]
+                    if count:
+                        pages[number] = count
+                    if depth < 2:
+                        sides = (self._seq(key, "max", "<", low), self._seq(key, "min", ">=", high))
+                        ahead |= {side // per_page + 1 for side in sides if side is not None}
+                level = ahead
+            found[key] = pages
+        return found
+
+    def _seq(self, key: FeedKey, which: str, op: str | None = None, bound: int = 0) -> int | None:
+        """The max or min archived seq of a feed, beyond a bound when given (by index)."""
+        beyond = f" AND seq {op} ?" if op else ""
+        row = self.db.execute(f"SELECT {which}(seq) FROM members WHERE kind=? AND slug=?{beyond}",
+                              (key.kind, key.slug, *((bound,) if op else ()))).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def archived(self, ranges: Iterable[tuple[FeedKey, int, int]], after: int | None = None,
                  until: int | None = None) -> Iterator[tuple[int, FeedKey, int, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "13"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "14"  # bump when the schema or the stored story format changes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS feeds(
 CREATE TABLE IF NOT EXISTS members(
     kind TEXT NOT NULL, slug TEXT NOT NULL, id TEXT NOT NULL, published INTEGER NOT NULL,
     sid INTEGER NOT NULL, seq INTEGER, PRIMARY KEY(kind, slug, id)) WITHOUT ROWID;
+-- How many members each feed has (its items, archive included), kept by triggers: what
+-- the front page shows, read without counting millions of members at each publish.
+CREATE TABLE IF NOT EXISTS feed_sizes(
+    kind TEXT NOT NULL, slug TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(kind, slug)) WITHOUT ROWID;
 -- The next seq of each feed's archive: above every seq it ever gave.
 CREATE TABLE IF NOT EXISTS archive_ends(
     kind TEXT NOT NULL, slug TEXT NOT NULL, next_seq INTEGER NOT NULL, PRIMARY KEY(kind, slug));
@@ -111,6 +115,16 @@ CREATE INDEX IF NOT EXISTS refs_article ON refs(article, story);
 CREATE INDEX IF NOT EXISTS refs_provider ON refs(provider, published DESC, article);
 CREATE INDEX IF NOT EXISTS refs_story ON refs(story);
 """
+
+# `feed_sizes` follows the members row by row; dropped while they are all replaced at once,
+# and counted again by one GROUP BY (`FEED_SIZES`).
+MEMBER_TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS members_size_add AFTER INSERT ON members BEGIN
+    INSERT INTO feed_sizes VALUES (new.kind, new.slug, 1) ON CONFLICT(kind, slug) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS members_size_del AFTER DELETE ON members BEGIN
+    UPDATE feed_sizes SET n = n - 1 WHERE kind = old.kind AND slug = old.slug; END;
+"""
+FEED_SIZES = "INSERT INTO feed_sizes(kind, slug, n) SELECT kind, slug, count(*) FROM members GROUP BY kind, slug"
 
 # The members' secondary indexes: dropped while a feed's members are all inserted at once.
 MEMBER_INDEXES = """

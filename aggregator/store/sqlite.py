@@ -10,7 +10,15 @@ from pathlib import Path
 from aggregator.model import Meta
 from aggregator.store.feeds import Feeds
 from aggregator.store.history import History
-from aggregator.store.schema import INDEXES, KEPT_TABLES, MEMBER_INDEXES, SCHEMA, SCHEMA_VERSION, TRIGGERS
+from aggregator.store.schema import (
+    INDEXES,
+    KEPT_TABLES,
+    MEMBER_INDEXES,
+    MEMBER_TRIGGERS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TRIGGERS,
+)
 from aggregator.store.seeds import Seeds
 from aggregator.store.stories import Stories
 from aggregator.store.subscriptions import Subscriptions
@@ -55,6 +63,7 @@ class Store(Seeds, Stories, Feeds, History, Subscriptions):
         self.db.executescript(INDEXES)
         self.db.executescript(MEMBER_INDEXES)
         self.db.executescript(TRIGGERS)
+        self.db.executescript(MEMBER_TRIGGERS)
         self.set_meta(Meta.SCHEMA, SCHEMA_VERSION)
 
     def _schema_version(self) -> str | None:
