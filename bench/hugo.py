@@ -41,6 +41,7 @@ title = "Aggregator"
 languageCode = "en"
 rssLimit = {items}
 disableKinds = ["sitemap", "robotsTXT", "404", "section", "taxonomy"]
+ignoreErrors = ["error-disable-taxonomy"]
 
 [taxonomies]
 topic = "topics"
@@ -60,17 +61,17 @@ term = ["RSS", "Atom"]
 page = []
 """
 
-ATOM = """<?xml version="1.0" encoding="utf-8"?>
+ATOM = """{{ printf "<?xml version=\\"1.0\\" encoding=\\"utf-8\\"?>" | safeHTML }}
 <feed xmlns="http://www.w3.org/2005/Atom">
   <title>{{ .Site.Title }}: {{ .Title }}</title>
   <id>{{ .Permalink }}</id>
-  <link href="{{ .Permalink }}atom.xml" rel="self"/>
+  <link href="{{ with .OutputFormats.Get "atom" }}{{ .Permalink }}{{ end }}" rel="self"/>
   <updated>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</updated>
   {{- range first %d .Pages }}
   <entry>
     <title>{{ .Title }}</title>
-    <id>{{ .Params.url }}</id>
-    <link href="{{ .Params.url }}"/>
+    <id>{{ .Params.link }}</id>
+    <link href="{{ .Params.link }}"/>
     <updated>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</updated>
     <summary>{{ .Summary }}</summary>
     <content type="html">{{ .Content | html }}</content>
@@ -99,7 +100,7 @@ def convert(corpus: Path, site: Path) -> None:
                 outlet = (related.get("provider") or {}).get("name") or ""
                 lines.append(f"- [{json.dumps(str(related.get('title')))[1:-1]}]({related['webUrl']}) ({outlet})")
         page = {"title": str(seed.get("title") or ""), "date": str(seed.get("publishedDateTime")),
-                "url": str(seed.get("webUrl") or seed.get("originalUrl") or ""),
+                "link": str(seed.get("webUrl") or seed.get("originalUrl") or ""),
                 "topics": topics, "providers": [provider]}
         front_matter = json.dumps(page, ensure_ascii=False)  # JSON front matter: Hugo reads it as is
         (content / f"{n:06d}.md").write_text(f"{front_matter}\n\n" + "\n".join(lines) + body, encoding="utf-8")
@@ -132,8 +133,8 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
             shutil.rmtree(site / "resources", ignore_errors=True)
             shutil.rmtree(ours, ignore_errors=True)
             if name == "hugo":
-                args = ["hugo", "--quiet", "--source", str(site), "--destination", str(site / "public"),
-                        "--cacheDir", str(site / "cache")]
+                args = ["hugo", "--quiet", "--source", str(site.resolve()), "--destination",
+                        str((site / "public").resolve()), "--cacheDir", str((site / "cache").resolve())]
             else:
                 args = [sys.executable, "-m", "aggregator", "publish", "-q", "--seeds", str(corpus),
                         "--feeds", str(ours / "feeds"), "--state", str(ours / "state.sqlite")]

@@ -12,7 +12,7 @@ at each connection count, `--repeat` times, interleaved. Prints requests per sec
 median), the ratio ours / nginx, and our server's memory before, at its peak and after
 the load; saves the figures as JSON. Needs Debian's `wrk` and `nginx`.
 
-    python -m bench.serve --seeds 1000 --connections 64 256 --duration 10 --repeat 3
+    python -m bench.serve --seeds 1000 --connections 64 256 --duration 10 --repeat 3 [--workers 2]
 """
 
 from __future__ import annotations
@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="aggregator serve --workers")
     parser.add_argument("--out", type=Path, default=Path("bench/results/serve.json"))
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
@@ -170,7 +171,7 @@ def main() -> None:
     (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, port=nginx_port, root=feeds))
     nginx = subprocess.Popen(["nginx", "-c", str(prefix / "nginx.conf"), "-p", str(prefix), "-g", "daemon off;"])
     ours = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "-q", "--feeds", str(feeds),
-                             "--bind", f"127.0.0.1:{our_port}"])
+                             "--bind", f"127.0.0.1:{our_port}", "--workers", str(args.workers)])
     servers = {"nginx": f"http://127.0.0.1:{nginx_port}{PATH}", "aggregator": f"http://127.0.0.1:{our_port}{PATH}"}
     try:
         for name, url in servers.items():
@@ -194,6 +195,7 @@ def main() -> None:
         after = memory.now()
         size = (feeds / PATH.lstrip("/")).stat().st_size
         figures = {"seeds": args.seeds, "path": PATH, "bytes": size, "duration_s": args.duration,
+                   "workers": args.workers,
                    "repeat": args.repeat, "rows": rows,
                    "aggregator_rss_mb": {"before": round(before / 2**20, 1), "peak": round(memory.peak / 2**20, 1),
                                          "after": round(after / 2**20, 1)}}

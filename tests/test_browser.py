@@ -115,7 +115,9 @@ def browser(sites: dict[str, Served]) -> Iterator[Any]:
 
 def visit(driver: Any, url: str, width: int = 1280, dark: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
     """Load `url` at a viewport `width` px wide; returns the pages's requests (URLs) and
-    its console messages. The logs are emptied first."""
+    its console messages. The logs are emptied first, after leaving the page before: its
+    images still loading would otherwise report their failures into this page's log."""
+    driver.get("about:blank")
     driver.get_log("performance")
     driver.get_log("browser")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
