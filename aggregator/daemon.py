@@ -66,9 +66,10 @@ def event_scope(seeds: Path, events: Iterable[str], pending: Iterable[str] = ())
     """The folders to list for these file events (absolute or seeds-relative paths) and
     seeds left to settle; None when the whole seeds folder must be listed.
 
-    A file's event lists its folder; a folder's (created, moved in) lists it and all below;
-    a path that is gone may have been either, so both. An event on the seeds folder
-    itself, or outside it, lists everything.
+    A file's event lists its folder; a folder's (created, moved in) lists it and all below.
+    Any other path may have been a folder (deleted, replaced by a link or a file), so the
+    folders the state has below it are looked at too: absent from the listing, they are
+    gone. An event on the seeds folder itself, or outside it, lists everything.
     """
     root = os.path.abspath(seeds)
     folders, trees = {folder_of(path) for path in pending}, set()
@@ -82,8 +83,7 @@ def event_scope(seeds: Path, events: Iterable[str], pending: Iterable[str] = ())
             trees.add(rel + "/")
             continue
         folders.add(folder_of(rel))
-        if not os.path.lexists(full):
-            trees.add(rel + "/")
+        trees.add(rel + "/")
     return Scope(frozenset(folders), frozenset(trees))
 
 
@@ -116,6 +116,9 @@ class Daemon:
         self._events: set[str] = set()
         self._events_lock = threading.Lock()
         self._pending: tuple[str, ...] = ()  # seeds the last cycle left to settle
+        # Folders holding seeds that are links to seeds elsewhere: listed in every cycle,
+        # since an event on a link's target names only the target's folder.
+        self._linked: frozenset[str] = frozenset()
         self._failure: str | None = None  # the last failed cycle's error, until one succeeds
         self._failures = 0
 
@@ -303,7 +306,8 @@ class Daemon:
             events, self._events = self._events, set()
         if not triggers <= {Trigger.FILES, Trigger.SETTLE}:
             return None
-        return event_scope(self.config.paths.seeds, events, self._pending)
+        scope = event_scope(self.config.paths.seeds, events, self._pending)
+        return None if scope is None else scope._replace(folders=scope.folders | self._linked)
 
     def _cycle(self, triggers: set[Trigger]) -> None:
         config = self.config
@@ -322,6 +326,7 @@ class Daemon:
             if self.scheduler.get_job(Trigger.RETRY.value):
                 self.scheduler.remove_job(Trigger.RETRY.value)
         self._pending = result.pending
+        self._linked = self._linked | result.linked if result.scoped else result.linked
         self._ping(result.written)
         self._log(result, triggers)
         if result.next_release:
@@ -330,9 +335,9 @@ class Daemon:
             self._schedule_once(Trigger.SETTLE, result.pending_until + timedelta(milliseconds=5))
 
     def _failed(self, exc: Exception) -> None:
+        """Log a failure once while it stays the same, and try again after a growing delay."""
         with self._events_lock:
             self._events.add(str(self.config.paths.seeds))  # the next cycle looks at everything
-        """Log a failure once while it stays the same, and try again after a growing delay."""
         delay = RETRY_SECONDS[min(self._failures, len(RETRY_SECONDS) - 1)]
         self._failures += 1
         text = str(exc) if isinstance(exc, AggregatorError) else f"{type(exc).__name__}: {exc}"

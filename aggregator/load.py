@@ -63,6 +63,7 @@ class Scan:
     unlisted: frozenset[str]  # folders that could not be listed: their seeds are unknown
     by_folder: dict[str, dict[str, FileStat]]  # the same files, folder by folder
     scope: Scope | None = None  # None: the whole seeds folder was listed
+    linked: frozenset[str] = frozenset()  # folders holding seeds that are links (to seeds elsewhere)
 
 
 def is_seed_name(name: str) -> bool:
@@ -98,7 +99,7 @@ def scan_scope(root: Path, scope: Scope) -> Scan:
         if _is_folder(root, prefix):
             listings.append(_scan_folder(os.path.join(root, prefix), prefix, real_root))
     found = _gather(listings)
-    return Scan(found.files, found.problems, found.folders, found.unlisted, found.by_folder, scope)
+    return Scan(found.files, found.problems, found.folders, found.unlisted, found.by_folder, scope, found.linked)
 
 
 def _is_folder(root: Path, prefix: str) -> bool:
@@ -113,6 +114,7 @@ def _gather(listings: Iterable[_Listing]) -> Scan:
     folders: dict[str, str] = {}
     unlisted: set[str] = set()
     by_folder: dict[str, dict[str, FileStat]] = {}
+    linked: set[str] = set()
     for listing in listings:
         files.update(listing.files)
         problems.update(listing.problems)
@@ -121,7 +123,10 @@ def _gather(listings: Iterable[_Listing]) -> Scan:
             by_folder[listing.prefix] = listing.files
         else:
             unlisted.add(listing.prefix)
-    return Scan(files=files, problems=problems, folders=folders, unlisted=frozenset(unlisted), by_folder=by_folder)
+        if listing.linked:
+            linked.add(listing.prefix)
+    return Scan(files=files, problems=problems, folders=folders, unlisted=frozenset(unlisted), by_folder=by_folder,
+                linked=frozenset(linked))
 
 
 def _scan_tree(where: tuple[str, str, str]) -> list[_Listing]:
@@ -144,6 +149,7 @@ class _Listing:
     problems: dict[str, str] = field(default_factory=dict)
     subfolders: list[tuple[str, str]] = field(default_factory=list)
     digest: str = ""  # of the files' names, sizes and mtimes (`_folder_digest`), once listed
+    linked: bool = False  # holds a seed that is a link: it changes when its target does
 
 
 def _folder_digest(found: dict[str, FileStat]) -> str:
@@ -173,6 +179,7 @@ def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
             info = entry.stat(follow_symlinks=False)
             mode = info.st_mode
             if stat.S_ISLNK(mode):
+                listing.linked = True
                 target = os.path.realpath(entry.path)
                 if os.path.commonpath([real_root, target]) != real_root:
                     continue  # leads out of seeds/: ignored, never read

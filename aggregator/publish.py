@@ -56,6 +56,7 @@ class PublishResult:
     pending: tuple[str, ...] = ()  # files still being written, left for the next cycle
     pending_until: datetime | None = None  # when the last of them will have settled
     scoped: bool = False  # only the folders file events named were looked at (`errors` holds theirs)
+    linked: frozenset[str] = frozenset()  # folders listed that hold seeds that are links
 
     @property
     def skipped(self) -> int:
@@ -551,6 +552,7 @@ def _result(store: StateStore, config: Config, now: datetime, changes: Changes, 
         pending=tuple(changes.pending),
         pending_until=changes.pending_until,
         scoped=changes.scan.scope is not None,
+        linked=changes.scan.linked,
     )
 
 

@@ -175,10 +175,17 @@ class _Snapshot(NamedTuple):
     """One file as read in one go, with what the caches know it by."""
 
     data: bytes
-    stamp: tuple[int, int, int]  # (size, mtime_ns, inode): a publish replaces the file, changing them
+    stamp: tuple[int, ...]  # `_stamp`: a publish replaces the file, changing it
     digest: str
     mtime: float
     last_modified: str  # the HTTP date of `mtime`
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    """What tells one version of a file from another without reading it. The change time
+    too: no one can set it, so a rewrite in place that keeps the size and the mtime
+    (`cp -p`, a restore) still counts as a change."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
 class _Route(NamedTuple):
@@ -205,7 +212,7 @@ class _Files:
         self._bodies: OrderedDict[Path, _Snapshot] = OrderedDict()
         self._bodies_bytes = 0
         self._routes: dict[str, _Route] = {}
-        self._gzipped: OrderedDict[Path, tuple[tuple[int, int, int], bytes]] = OrderedDict()
+        self._gzipped: OrderedDict[Path, tuple[tuple[int, ...], bytes]] = OrderedDict()
         self._gzipped_bytes = 0
         self._cache_controls: dict[Path, tuple[tuple[int, int], str]] = {}  # RSS twin -> (stat, header)
 
@@ -267,13 +274,13 @@ class _Files:
         if not stat.S_ISREG(st.st_mode):
             raise FileNotFoundError(target)
         cached = self._bodies.get(target)
-        if cached is not None and cached.stamp == (st.st_size, st.st_mtime_ns, st.st_ino):
+        if cached is not None and cached.stamp == _stamp(st):
             self._bodies.move_to_end(target)
             return cached
         with os.fdopen(os.open(target, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
             st = os.fstat(handle.fileno())
             data = handle.read()
-        snapshot = _Snapshot(data, (st.st_size, st.st_mtime_ns, st.st_ino), digest(data), st.st_mtime,
+        snapshot = _Snapshot(data, _stamp(st), digest(data), st.st_mtime,
                              formatdate(st.st_mtime, usegmt=True))
         if cached is not None:
             self._bodies_bytes -= len(cached.data)

@@ -400,12 +400,14 @@ def test_file_events_name_the_folders_to_list(tmp_path: Path) -> None:
     scope = event_scope(seeds, [str(seeds / "2024" / "05" / "a.md"), str(seeds / "top.md"),
                                 str(seeds / "new"), str(seeds / "gone" / "b.md"), str(seeds / "gone"),
                                 str(seeds / "link")], pending=["2024/x.md"])
+    # Whatever is not a folder now may have been one: what the state has below it is looked at.
     assert scope == Scope(folders=frozenset({"2024/05/", "", "gone/", "2024/"}),
-                          trees=frozenset({"new/", "gone/b.md/", "gone/"}))
+                          trees=frozenset({"2024/05/a.md/", "top.md/", "new/", "gone/b.md/", "gone/", "link/"}))
     assert scope.holds("gone/deeper/") and not scope.holds("2024/05/older/")
     assert event_scope(seeds, [str(seeds)]) is None  # the folder itself: everything
     assert event_scope(seeds, [str(tmp_path / "elsewhere.md")]) is None
-    assert event_scope(Path(os.path.relpath(seeds)), [str(seeds / "top.md")]) == Scope(frozenset({""}), frozenset())
+    assert event_scope(Path(os.path.relpath(seeds)), [str(seeds / "top.md")]) == Scope(frozenset({""}),
+                                                                                       frozenset({"top.md/"}))
 
 
 def test_a_publish_for_some_folders_sees_only_them_until_the_whole_folder_is_listed(site: Site) -> None:
@@ -432,3 +434,18 @@ def test_a_publish_for_some_folders_sees_only_them_until_the_whole_folder_is_lis
     assert not (site.feeds / "topics" / "c.atom.xml").exists()
     result = cycle(None)  # the rescan finds what no event named
     assert (result.scoped, result.added, result.stories_published, result.files_seen) == (False, 1, 3, 3)
+
+
+def test_a_seed_that_is_a_link_follows_its_target_edited_elsewhere(site: Site) -> None:
+    site.write_seed("b/x.md", seed_text(url="https://example.com/linked", title="Before", topics=("Space",)))
+    (site.seeds / "a").mkdir()
+    (site.seeds / "a" / "link.md").symlink_to(site.seeds / "b" / "x.md")  # the same story, listed first
+    daemon = Daemon(site)
+    try:
+        assert eventually(lambda: (feed := daemon.feed("topics/space.atom.xml")) and feed.entries[0].title == "Before")
+        mark = daemon.mark()
+        site.write_seed("b/x.md", seed_text(url="https://example.com/linked", title="After", topics=("Space",)))
+        daemon.wait_log(cycle(), since=mark)  # the event names b/ only; a/ holds a link, so it is listed too
+        assert eventually(lambda: daemon.feed("topics/space.atom.xml").entries[0].title == "After")
+    finally:
+        daemon.stop()

@@ -596,6 +596,11 @@ def test_what_is_kept_in_memory_never_outlives_the_file(feeds: Path, tmp_path: P
         os.utime(target, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
         status, headers, body = fetch(server, "/topics/space.atom.xml", {"If-None-Match": first["ETag"]})
         assert (status, body) == (200, changed) and headers["ETag"] != first["ETag"]
+        # Rewritten in place keeping the size and the mtime (`cp -p`, a restore): still seen.
+        before = target.stat()
+        target.write_bytes(ATOM)
+        os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert fetch(server, "/topics/space.atom.xml")[2] == ATOM
         # Replaced (a publish renames a new file over it): the new one.
         (feeds / "topics" / "new.tmp").write_bytes(ATOM)
         os.replace(feeds / "topics" / "new.tmp", target)
