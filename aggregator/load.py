@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -98,8 +99,7 @@ def scan_scope(root: Path, scope: Scope) -> Scan:
     for prefix in sorted(f for f in scope.folders if not any(f.startswith(t) for t in trees)):
         if _is_folder(root, prefix):
             listings.append(_scan_folder(os.path.join(root, prefix), prefix, real_root))
-    found = _gather(listings)
-    return Scan(found.files, found.problems, found.folders, found.unlisted, found.by_folder, scope, found.linked)
+    return dataclasses.replace(_gather(listings), scope=scope)
 
 
 def _is_folder(root: Path, prefix: str) -> bool:

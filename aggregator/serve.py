@@ -572,11 +572,13 @@ class FeedServer:
 
     def __init__(self, root: Path, host: str, port: int, *, header_timeout: float = HEADER_TIMEOUT,
                  idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
-                 hub: Hub | None = None, sock: socket.socket | None = None) -> None:
-        """`sock`: a socket already listening, shared with other serving processes."""
+                 hub: Hub | None = None, sock: socket.socket | None = None, announce: bool = True) -> None:
+        """`sock`: a socket already listening, shared with other serving processes;
+        `announce`: log where it serves (the one process of several that speaks for all)."""
         self.root, self.host, self.port = root, host, port
         self.hub = hub
         self.sock = sock
+        self.announce = announce
         self.advertised = Advertised()
         self.header_timeout, self.idle_timeout, self.max_connections = header_timeout, idle_timeout, max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -607,7 +609,7 @@ class FeedServer:
         self._loop = loop
         self._thread = threading.Thread(target=loop.run_forever, name="feed-server", daemon=True)
         self._thread.start()
-        if self.sock is None or os.getpid() == _SERVING_PARENT[0]:
+        if self.announce:
             log.info("serving %s on %s", self.root, self.url)
 
     async def _listen(self) -> tuple[asyncio.Server, web.AppRunner]:
@@ -653,9 +655,6 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
-_SERVING_PARENT = [0]  # the pid of `serve_forever`'s own process, which logs for all
-
-
 def _bind(host: str, port: int) -> socket.socket:
     """A listening socket for several serving processes to share."""
     try:
@@ -686,7 +685,7 @@ def _serve_in_child(feeds: Path, host: str, sock: socket.socket, advertised: Adv
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        server = FeedServer(feeds, host, sock.getsockname()[1], sock=sock)
+        server = FeedServer(feeds, host, sock.getsockname()[1], sock=sock, announce=False)
         server.advertised = advertised
         server.start()
         while not stop.wait(0.5):
@@ -711,7 +710,6 @@ def serve_forever(feeds: Path, host: str, port: int, *, default_links: str | Non
     sock = None
     children: list[int] = []
     if workers > 1:  # before any thread starts: forking beside one can deadlock
-        _SERVING_PARENT[0] = os.getpid()
         sock = _bind(host, port)
         children = [_serve_in_child(feeds, host, sock, advertised) for _ in range(workers - 1)]
     server = FeedServer(feeds, host, sock.getsockname()[1] if sock else port, sock=sock)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from typing import Any
 import yaml
 
 from bench.generate import generate
-from bench.run import _watch
+from bench.run import _median, _watch
 
 WORK = Path("bench/work")
 ITEMS = 50
@@ -141,7 +140,7 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
             runs[name].append(_timed(args))
     result: dict[str, Any] = {"seeds": size}
     for name, found in runs.items():
-        result[name] = {key: round(statistics.median(r[key] for r in found), 3) for key in found[0]}
+        result[name] = _median(found)
     result["ratio"] = round(result["aggregator"]["wall_s"] / result["hugo"]["wall_s"], 3)
     return result
 

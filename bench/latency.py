@@ -90,7 +90,7 @@ def main() -> None:
             # after an earlier run on the same folder.
             stamp = (started + timedelta(seconds=i - args.edits)).strftime("%Y-%m-%dT%H:%M:%SZ")
             path = files[(i * 7919) % len(files)]
-            began = time.monotonic()
+            began, began_wall = time.monotonic(), time.time()  # the subscriber stamps with time.time()
             _edit(path, marker, stamp)
             needle = marker.encode()
             while needle not in target.read_bytes():
@@ -99,7 +99,7 @@ def main() -> None:
                 time.sleep(0.005)
             latencies.append(time.monotonic() - began)
             if subscriber is not None:
-                pushed.append(_delivered(subscriber, needle, began))
+                pushed.append(_delivered(subscriber, needle, began_wall))
         figures = {"seeds": len(files), "edits": len(latencies), **_summary("change-to-feed", latencies, len(files))}
         if pushed:
             figures["push"] = _summary("change-to-subscriber", pushed, len(files))
@@ -141,7 +141,7 @@ def _delivered(subscriber: Subscriber, needle: bytes, began: float) -> float:
     while True:
         delivery = subscriber.deliveries.get(timeout=30)
         if needle in delivery.body:
-            return delivery.received - (time.time() - (time.monotonic() - began))
+            return delivery.received - began
 
 
 if __name__ == "__main__":

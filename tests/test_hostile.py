@@ -592,7 +592,9 @@ def build(root: Path, cases: list[Case]) -> Corpus:
         else:
             (seeds / case.name).write_text(case.content, encoding="utf-8")
     config = root / "hostile.yaml"
-    config.write_text("feeds:\n  max_items: 1000\n")
+    # With the daemon's hub advertised, as a site with push has it: every feed format then
+    # carries hub links beside the hostile text (built in only: no ping leaves the test).
+    config.write_text("feeds:\n  max_items: 1000\nwebsub:\n  builtin: true\n")
     site = Site(root=root, runner=CliRunner())
     before = _tree(root)
     started = time.perf_counter()
