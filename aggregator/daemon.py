@@ -47,6 +47,10 @@ OWNER = "aggregator run"
 RETRY_SECONDS = (1, 2, 4, 8, 15, 30, 60)
 # How often the watcher checks that the seeds folder is still the one it watches.
 WATCH_CHECK_MS = 200
+# How long the first cycle waits for the watcher to be watching (it lists the seeds
+# after that, so no change made meanwhile goes unseen); a watcher slower than this
+# makes a second full cycle once it watches.
+WATCH_READY_SECONDS = 10.0
 
 
 class Trigger(Enum):
@@ -121,6 +125,11 @@ class Daemon:
         self._linked: frozenset[str] = frozenset()
         self._failure: str | None = None  # the last failed cycle's error, until one succeeds
         self._failures = 0
+        # A change made before a watch begins makes no event: the cycle after the watch
+        # began must list everything, unless it is the first cycle (which does anyway and
+        # waits for the watcher's first try, `_watch_tried`). `_began` under `_events_lock`.
+        self._watch_tried = threading.Event()
+        self._began = False
 
     # --- triggers ------------------------------------------------------------------
 
@@ -132,13 +141,18 @@ class Daemon:
             seeds = self.config.paths.seeds
             watched = identity(seeds)
             if watched is None:  # gone: the failing cycle says so once; wait for it
+                self._watch_tried.set()
                 self.stop.wait(WATCH_CHECK_MS / 1000)
                 continue
             try:
+                ready = False
                 for changes in watchfiles.watch(
                     seeds, watch_filter=_seed_filter, debounce=max(self.config.daemon.debounce_ms, 50), step=50,
                     stop_event=self.stop, raise_interrupt=False, rust_timeout=WATCH_CHECK_MS, yield_on_timeout=True,
                 ):
+                    if not ready:  # the first yield (at most WATCH_CHECK_MS in): it watches
+                        ready = True
+                        self._watch_began(seeds)
                     if changes:
                         log.debug("file events: %s", sorted(path for _, path in changes))
                         with self._events_lock:
@@ -150,11 +164,21 @@ class Daemon:
                         break
             except Exception as exc:  # the interval rescan still runs meanwhile; the watcher comes back
                 log.warning("file watcher stopped (%s); starting it again", exc)
+                self._watch_tried.set()  # the first cycle waits no longer; the next watch makes a full one
                 self.stop.wait(WATCH_CHECK_MS / 1000)
             if not self.stop.is_set():
                 with self._events_lock:
                     self._events.add(str(seeds))  # whatever changed while nothing watched: all of it
                 self.triggers.put(Trigger.FILES)
+
+    def _watch_began(self, seeds: Path) -> None:
+        with self._events_lock:
+            missed = self._began  # a cycle may have listed the seeds before this watch began
+            if missed:
+                self._events.add(str(seeds))
+            self._watch_tried.set()
+        if missed:
+            self.triggers.put(Trigger.FILES)
 
     def _schedule_rescan(self) -> None:
         # coalesce + max_instances: a late or slow rescan never piles up; with no grace
@@ -213,6 +237,10 @@ class Daemon:
         watcher.start()
         self._schedule_rescan()
         self.scheduler.start()
+        if not self._watch_tried.wait(WATCH_READY_SECONDS):
+            log.warning("the file watcher is not watching %s yet; publishing meanwhile", self.config.paths.seeds)
+        with self._events_lock:
+            self._began = True
         log.info("watching %s (rescan every %d s); feeds link to %s", self.config.paths.seeds,
                  self.config.daemon.rescan_seconds, self.config.site.base_url)
         self._cycle({Trigger.START})

@@ -23,15 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import watchfiles
 from lxml import etree, html
 
+import aggregator.daemon
 from aggregator.daemon import event_scope
 from aggregator.load import Scope
 from aggregator.publish import publish_locked
 from aggregator.store import Store
 from tests.conftest import Site, read_feed, seed_text
 
-DEADLINE = 15.0  # generous: shared CI machines are slow; typical latency is well under 1 s
+DEADLINE = 30.0  # generous: shared CI machines stall at times; typical latency is well under 1 s
 
 
 class Daemon:
@@ -449,3 +451,35 @@ def test_a_seed_that_is_a_link_follows_its_target_edited_elsewhere(site: Site) -
         assert eventually(lambda: daemon.feed("topics/space.atom.xml").entries[0].title == "After")
     finally:
         daemon.stop()
+
+
+def test_a_change_made_before_the_watcher_watches_is_published_once_it_does(site: Site,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first cycle lists the seeds once the watcher watches; a watcher slower than
+    the daemon's wait makes a full cycle when it begins, so what changed between the two
+    (and so made no file event) is published then, not at the next interval rescan."""
+    site.write_seed("first.md", seed_text(url="https://example.com/first", title="Before", topics=("Space",)))
+    real_watch = watchfiles.watch
+    begin = threading.Event()
+
+    def late_watch(*args: Any, **kwargs: Any) -> Iterator[set[tuple[watchfiles.Change, str]]]:
+        begin.wait(DEADLINE)  # a watcher that takes a while to set itself up
+        yield from real_watch(*args, **kwargs)
+
+    monkeypatch.setattr(aggregator.daemon.watchfiles, "watch", late_watch)
+    monkeypatch.setattr(aggregator.daemon, "WATCH_READY_SECONDS", 0.05)
+    feed = site.feeds / "topics" / "space.atom.xml"
+    running = aggregator.daemon.Daemon(site.config)  # rescans every 300 s: that is not what publishes it
+    thread = threading.Thread(target=running.run)
+    thread.start()
+    try:
+        eventually(lambda: feed.exists() and read_feed(feed.read_bytes()).entries[0].title == "Before")
+        site.write_seed("first.md", seed_text(url="https://example.com/first", title="After", topics=("Space",)))
+        begin.set()  # it watches only now: the edit made no event
+        eventually(lambda: read_feed(feed.read_bytes()).entries[0].title == "After")
+    finally:
+        begin.set()
+        running.stop.set()
+        running.triggers.put(aggregator.daemon.Trigger.STOP)
+        thread.join(DEADLINE)
+    assert not thread.is_alive()
