@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from aggregator import __version__
+from aggregator import __version__, pool
 from aggregator.config import Config, check_paths, load_config, with_overrides
 from aggregator.errors import AggregatorError, ConfigError, LockedError, OutputError
 from aggregator.publish import PublishResult, check, publish
@@ -211,10 +211,10 @@ def run_command(config_path: Path | None, seeds: Path | None, feeds: Path | None
 @base_url_option
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, metavar="HOST:PORT",
               help="Address to listen on.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes serving the same address: up to one per core answers requests.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, show_default="one per core, at most 8",
+              help="Processes serving the same address (as nginx's `worker_processes auto`).")
 def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | None, state: Path | None,
-                  verbose: int, quiet: bool, base_url: str | None, bind: str, workers: int) -> None:
+                  verbose: int, quiet: bool, base_url: str | None, bind: str, workers: int | None) -> None:
     """Serve the feeds folder over HTTP, without publishing.
 
     Right content types, ETag and Last-Modified with 304 answers, gzip when asked,
@@ -239,7 +239,8 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
         check_paths(config, seeds=False)
         default_links = None if config.origin.given("site.base_url") else config.site.base_url
         sys.exit(serve_forever(config.paths.feeds, host, port, default_links=default_links,
-                               advertised=Advertised(config.site.base_url, config.hubs), workers=workers))
+                               advertised=Advertised(config.site.base_url, config.hubs),
+                               workers=workers or pool.workers()))
     except AggregatorError as exc:
         raise _exit_for(exc) from None
 

@@ -1,5 +1,11 @@
 """Serve `feeds/` over HTTP (aiohttp): right content types, conditional GET, gzip.
 
+A plain GET or HEAD of a file (what readers polling a feed send, again and again) is
+answered by a short path of our own, with the same headers and bytes as aiohttp's
+handler gives; anything else on a connection (another method, a body, a query, a
+header that changes how the connection behaves) hands the connection to aiohttp for
+good, the bytes not yet answered included.
+
 Only regular files below the feeds folder are reachable: no directory listing, no
 hidden files, no path leading outside (the state lives elsewhere anyway).
 
@@ -29,6 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.typedefs import Handler
 
 from aggregator import pool, render
@@ -123,6 +130,14 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _QVALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
 _ENTITY_TAG = re.compile(r'(?:W/)?("[^"]*")')
+# The short path takes requests whose head is at most this long and holds no header that
+# asks for more than a file: those go to aiohttp, which knows every rule of HTTP/1.1.
+SHORT_HEAD_BYTES = 8192
+_AIOHTTP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "expect", "upgrade"})
+# The 304s kept by request head: at most this many (each head at most SHORT_HEAD_BYTES).
+MAX_REVALIDATED = 1024
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -293,6 +308,14 @@ class _Files:
                 self._bodies_bytes -= len(evicted.data)
         return snapshot
 
+    def unchanged(self, target: Path, stamp: tuple[int, ...]) -> bool:
+        """Whether `target` is still the regular file `read` found with this stamp."""
+        try:
+            st = os.lstat(target)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and _stamp(st) == stamp
+
     def cache_control(self, target: Path) -> str:
         """`Cache-Control` of a served file: a feed's from the refresh hint of its RSS twin,
         and so of its newest archive document; a day for its sealed ones.
@@ -367,12 +390,13 @@ def _prefers_gzip(accept_encoding: str) -> bool:
     return gzip_weight > 0 and gzip_weight >= weights.get("identity", anything)
 
 
-def _not_modified(request: web.Request, etag: str, mtime: float) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
+def _not_modified(header: Callable[[str], str | None], etag: str, mtime: float) -> bool:
+    """Whether the request's validators (`header(name)`: its value, or None) match."""
+    if_none_match = header("If-None-Match")
     if if_none_match is not None:  # takes precedence over If-Modified-Since (RFC 9110)
         # Weak comparison: a cache may have turned our strong tag into W/"...".
         return if_none_match.strip() == "*" or etag in _ENTITY_TAG.findall(if_none_match)
-    since = request.headers.get("If-Modified-Since")
+    since = header("If-Modified-Since")
     if since:
         try:
             return int(mtime) <= parsedate_to_datetime(since).timestamp()
@@ -407,30 +431,53 @@ class Advertised:
         return {"Link": ", ".join(links)}
 
 
-def make_app(root: Path, advertised: Callable[[], Advertised] = Advertised, hub: Hub | None = None) -> web.Application:
-    files = _Files(root, advertised)
+class _Answer(NamedTuple):
+    """What a GET of a file gets: 200 with the body, or 304 with none."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    route: _Route  # what the path was found to name
+    stamp: tuple[int, ...]  # the version of the file answered with
+
+
+def _answer(files: _Files, raw_path: str, header: Callable[[str], str | None]) -> _Answer | None:
+    """The answer to a GET (or HEAD) of `raw_path`, whose headers `header(name)` gives;
+    None when it names no file we serve. HTTPBadRequest for a path that names none ever."""
+    route = files.route(raw_path)
+    if route is None:
+        return None
+    try:
+        snapshot = files.read(route.target)
+    except OSError:
+        files.forget(raw_path)
+        return None
+    compress = len(snapshot.data) >= GZIP_MIN_BYTES and _prefers_gzip(header("Accept-Encoding") or "")
+    # Each representation has its own strong ETag (RFC 9110 8.8.3): a cache revalidating
+    # the gzip bytes must not be told that the identity bytes are the same.
+    etag = f'"{snapshot.digest}-gzip"' if compress else f'"{snapshot.digest}"'
+    headers = {"ETag": etag, "Last-Modified": snapshot.last_modified, **route.headers}
+    if _not_modified(header, etag, snapshot.mtime):
+        return _Answer(304, headers, b"", route, snapshot.stamp)
+    headers["Content-Type"] = route.media_type
+    if compress:
+        headers["Content-Encoding"] = "gzip"
+    return _Answer(200, headers, files.gzipped(route.target, snapshot) if compress else snapshot.data, route,
+                   snapshot.stamp)
+
+
+def make_app(root: Path, advertised: Callable[[], Advertised] = Advertised, hub: Hub | None = None,
+             files: _Files | None = None) -> web.Application:
+    """The aiohttp application; `files`: the caches, when the short path shares them."""
+    files = files or _Files(root, advertised)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        route = files.route(request.rel_url.raw_path)
-        if route is None:
+        answer = _answer(files, request.rel_url.raw_path, request.headers.get)
+        if answer is None:
             raise web.HTTPNotFound()
-        try:
-            snapshot = files.read(route.target)
-        except OSError:
-            files.forget(request.rel_url.raw_path)
-            raise web.HTTPNotFound() from None
-        compress = len(snapshot.data) >= GZIP_MIN_BYTES and _prefers_gzip(request.headers.get("Accept-Encoding", ""))
-        # Each representation has its own strong ETag (RFC 9110 8.8.3): a cache revalidating
-        # the gzip bytes must not be told that the identity bytes are the same.
-        etag = f'"{snapshot.digest}-gzip"' if compress else f'"{snapshot.digest}"'
-        headers = {"ETag": etag, "Last-Modified": snapshot.last_modified, **route.headers}
-        if _not_modified(request, etag, snapshot.mtime):
-            return web.Response(status=304, headers=headers)
-        headers["Content-Type"] = route.media_type
-        if compress:
-            headers["Content-Encoding"] = "gzip"
-        body = files.gzipped(route.target, snapshot) if compress else snapshot.data
-        return web.Response(body=body, headers=headers)  # HEAD: aiohttp sends the headers only
+        if answer.status == 304:
+            return web.Response(status=304, headers=answer.headers)
+        return web.Response(body=answer.body, headers=answer.headers)  # HEAD: aiohttp sends the headers only
 
     app = web.Application(middlewares=[_last_guard])
     if hub is not None:
@@ -463,15 +510,102 @@ class _OneLineLog(logging.Filter):
 _ONE_LINE_LOG = _OneLineLog()
 
 
+class _Revalidated(NamedTuple):
+    """A 304 given to a request head, kept to give again while nothing it came from changed."""
+
+    raw_path: str
+    route: _Route  # while the route lookup gives this very one, its headers hold
+    stamp: tuple[int, ...]  # while the file has this version, the validators match
+    response: bytes  # the status line and headers, up to the Date header
+
+
+class _ShortPath:
+    """Answers a plain GET or HEAD of a file from the caches aiohttp's handler uses, with
+    the same status, headers and body; None for any other request (aiohttp takes it).
+
+    A reader polls with the same request head each time: the 304 it got is kept by that
+    head (bounded), and given again after one `lstat` says the file is the same.
+    """
+
+    def __init__(self, files: _Files) -> None:
+        self.files = files
+        self._date = (0, b"")  # (second, its Date and Server headers): one formatting a second
+        self._revalidated: dict[bytes, _Revalidated] = {}
+
+    def respond(self, head: bytes) -> bytes | None:
+        """The whole response to the request whose head (without its blank line) is `head`."""
+        known = self._revalidated.get(head)
+        if known is not None and self.files.route(known.raw_path) is known.route \
+                and self.files.unchanged(known.route.target, known.stamp):
+            return known.response + self._now()
+        try:
+            line, *fields = head.decode("ascii").split("\r\n")
+        except UnicodeDecodeError:
+            return None
+        method, _, rest = line.partition(" ")
+        target, _, version = rest.partition(" ")
+        if method not in ("GET", "HEAD") or version != "HTTP/1.1" or not target.startswith("/") \
+                or any(ch in target for ch in " ?#"):
+            return None
+        headers: dict[str, str] = {}
+        for field in fields:
+            name, colon, value = field.partition(":")
+            name = name.lower()
+            value = value.strip(" \t")
+            if not colon or not _TOKEN.fullmatch(name) or name in headers or not _FIELD_VALUE.fullmatch(value) \
+                    or (name in _AIOHTTP_HEADERS and (name, value.lower()) != ("connection", "keep-alive")):
+                return None
+            headers[name] = value
+        if "host" not in headers:  # HTTP/1.1 requires it: aiohttp answers 400
+            return None
+        try:
+            answer = _answer(self.files, target, lambda name: headers.get(name.lower()))
+        except web.HTTPException:
+            return None
+        if answer is None:
+            return None
+        reason = "OK" if answer.status == 200 else "Not Modified"
+        lines = [f"HTTP/1.1 {answer.status} {reason}", *(f"{k}: {v}" for k, v in answer.headers.items())]
+        if answer.status == 200:
+            lines.append(f"Content-Length: {len(answer.body)}")
+        response = ("\r\n".join(lines) + "\r\n").encode()
+        if answer.status == 304:
+            if len(self._revalidated) >= MAX_REVALIDATED:
+                self._revalidated.clear()
+            self._revalidated[head] = _Revalidated(target, answer.route, answer.stamp, response)
+        response += self._now()
+        return response if method == "HEAD" or answer.status == 304 else response + answer.body
+
+    def _now(self) -> bytes:
+        """The headers every response ends with: Date (this second) and Server, and the blank line."""
+        second = int(time.time())
+        if self._date[0] != second:
+            date = formatdate(second, usegmt=True)
+            self._date = (second, f"Date: {date}\r\nServer: {SERVER_SOFTWARE}\r\n\r\n".encode())
+        return self._date[1]
+
+
+def _may_be_short(begun: bytes) -> bool:
+    """Whether a request whose first bytes are `begun` may be one for the short path: when
+    not (another method, bytes that are no HTTP, a line ended by a bare LF), aiohttp takes
+    it at once rather than when the head is complete."""
+    start = begun[:5]
+    return (b"GET /".startswith(start) or b"HEAD ".startswith(start)) and b"\n" not in begun.replace(b"\r\n", b"")
+
+
 class _Connections:
     """The open client connections, for the connection limit and the header deadline.
 
     aiohttp's keepalive_timeout (the idle timeout) is all it has against a client that
-    never completes a request; the header deadline is a shorter one of our own.
+    never completes a request; the header deadline is a shorter one of our own. A
+    connection the short path still answers has the idle timeout here.
     """
 
-    def __init__(self, header_timeout: float, max_connections: int) -> None:
+    def __init__(self, header_timeout: float, max_connections: int, idle_timeout: float = IDLE_TIMEOUT,
+                 short: _ShortPath | None = None) -> None:
         self.header_timeout = header_timeout
+        self.idle_timeout = idle_timeout
+        self.short = short
         self.max_connections = max_connections
         self._open: dict[asyncio.BaseTransport, _Connection] = {}
         self._next_limit_warning = float("-inf")
@@ -489,6 +623,13 @@ class _Connections:
     def release(self, transport: asyncio.BaseTransport) -> None:
         self._open.pop(transport, None)
 
+    def close_short(self) -> None:
+        """At stop: close the connections the short path answers (aiohttp closes its own).
+        Each has answered every request it read: what is written is still sent."""
+        for transport, connection in list(self._open.items()):
+            if connection.short:
+                transport.close()
+
     @web.middleware
     async def headers_received(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Runs once a request's headers are complete: its connection's deadline is met."""
@@ -499,48 +640,133 @@ class _Connections:
 
 
 class _Connection(asyncio.Protocol):
-    """One client connection: aiohttp's protocol behind the connection limit and a deadline
-    for the headers. The deadline runs from the connection opening, or from the first byte
-    that comes after the last complete request, until the next request's headers are complete."""
+    """One client connection behind the connection limit and a deadline for the headers:
+    answered by the short path while its requests are plain GETs and HEADs of files,
+    then by aiohttp's protocol for good. The deadline runs from the connection opening,
+    or from the first byte that comes after the last complete request, until the next
+    request's headers are complete."""
 
     def __init__(self, connections: _Connections, make_protocol: Callable[[], asyncio.Protocol]) -> None:
         self._connections = connections
         self._make_protocol = make_protocol
-        self._protocol: asyncio.Protocol | None = None  # None: refused at the limit
-        self._transport: asyncio.BaseTransport | None = None
+        self._protocol: asyncio.Protocol | None = None  # aiohttp's, once it has the connection
+        self._transport: asyncio.Transport | None = None  # None: refused at the limit
         self._deadline: asyncio.TimerHandle | None = None
+        self._idle: asyncio.TimerHandle | None = None  # the short path's keep-alive timeout
+        self._quiet_since = 0.0  # when the short path last answered all it had read
+        self._buffer = b""  # what the short path has read and not answered yet
+        self._paused = False  # the client reads too slowly: read no more until it catches up
+
+    @property
+    def short(self) -> bool:
+        """Whether the short path still answers this connection."""
+        return self._transport is not None and self._protocol is None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._connections.admit(transport, self):
             transport.close()
             return
+        assert isinstance(transport, asyncio.Transport)  # a stream server's
         self._transport = transport
-        self._protocol = self._make_protocol()
         self._arm()
-        self._protocol.connection_made(transport)
+        if self._connections.short is None:
+            self._hand_over()
 
     def data_received(self, data: bytes) -> None:
+        if self._transport is None:
+            return
         if self._protocol is not None:
             self._arm()
             self._protocol.data_received(data)
+            return
+        self._buffer += data
+        self._answer()
+
+    def _answer(self) -> None:
+        """Answer every complete request read, in order, while the short path can."""
+        short, transport = self._connections.short, self._transport
+        assert short is not None and transport is not None
+        while not self._paused:
+            end = self._buffer.find(b"\r\n\r\n", 0, SHORT_HEAD_BYTES + 4)
+            if end < 0:
+                if len(self._buffer) > SHORT_HEAD_BYTES or not _may_be_short(self._buffer):
+                    self._hand_over()
+                elif self._buffer:  # a request has begun: its headers have a deadline
+                    self._arm()
+                else:
+                    self._rest()
+                return
+            try:
+                response = short.respond(self._buffer[:end])
+            except Exception:  # aiohttp's handler answers it, and says what went wrong
+                response = None
+            if response is None:
+                self._hand_over()
+                return
+            self._buffer = self._buffer[end + 4:]
+            self.disarm()
+            transport.write(response)
+
+    def _rest(self) -> None:
+        """All read is answered: the connection may stay idle for the idle timeout. One
+        timer for a whole run of requests, not one per request: it checks when it fires."""
+        loop = asyncio.get_running_loop()
+        self._quiet_since = loop.time()
+        if self._idle is None:
+            self._idle = loop.call_later(self._connections.idle_timeout, self._idle_over)
+
+    def _idle_over(self) -> None:
+        self._idle = None
+        if self._transport is None or self._protocol is not None or self._buffer:
+            return  # aiohttp's, or a request has begun (its header deadline runs)
+        left = self._quiet_since + self._connections.idle_timeout - asyncio.get_running_loop().time()
+        if left > 0:
+            self._idle = asyncio.get_running_loop().call_later(left, self._idle_over)
+        else:
+            self._transport.close()
+
+    def _hand_over(self) -> None:
+        """aiohttp's protocol takes the connection, with what is read and not answered."""
+        assert self._transport is not None
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        self._protocol = protocol = self._make_protocol()
+        protocol.connection_made(self._transport)
+        if self._paused:
+            protocol.pause_writing()
+        buffered, self._buffer = self._buffer, b""
+        if buffered:
+            self._arm()
+            protocol.data_received(buffered)
 
     def eof_received(self) -> bool | None:
         return self._protocol.eof_received() if self._protocol is not None else None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._protocol is None or self._transport is None:
+        if self._transport is None:
             return
         self.disarm()
+        if self._idle is not None:
+            self._idle.cancel()
         self._connections.release(self._transport)
-        self._protocol.connection_lost(exc)
+        if self._protocol is not None:
+            self._protocol.connection_lost(exc)
 
     def pause_writing(self) -> None:
+        self._paused = True
         if self._protocol is not None:
             self._protocol.pause_writing()
+        elif self._transport is not None:
+            self._transport.pause_reading()
 
     def resume_writing(self) -> None:
+        self._paused = False
         if self._protocol is not None:
             self._protocol.resume_writing()
+        elif self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+            self._answer()
 
     def _arm(self) -> None:
         if self._deadline is None:
@@ -585,6 +811,7 @@ class FeedServer:
         self._thread: threading.Thread | None = None
         self._listener: asyncio.Server | None = None
         self._runner: web.AppRunner | None = None
+        self._connections: _Connections | None = None
 
     @property
     def url(self) -> str:
@@ -613,8 +840,10 @@ class FeedServer:
             log.info("serving %s on %s", self.root, self.url)
 
     async def _listen(self) -> tuple[asyncio.Server, web.AppRunner]:
-        app = make_app(self.root, lambda: self.advertised, self.hub)
-        connections = _Connections(self.header_timeout, self.max_connections)
+        files = _Files(self.root, lambda: self.advertised)
+        app = make_app(self.root, lambda: self.advertised, self.hub, files)
+        connections = _Connections(self.header_timeout, self.max_connections, self.idle_timeout, _ShortPath(files))
+        self._connections = connections
         app.middlewares.append(connections.headers_received)
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.idle_timeout, shutdown_timeout=STOP_GRACE)
         await runner.setup()
@@ -635,6 +864,8 @@ class FeedServer:
     async def _close(self) -> None:
         assert self._listener is not None and self._runner is not None  # set by start()
         self._listener.close()
+        if self._connections is not None:
+            self._connections.close_short()
         await self._runner.cleanup()
 
     def stop(self) -> None:

@@ -639,3 +639,110 @@ def test_several_serving_processes_share_the_address_and_stop_together(feeds: Pa
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+# --- the short path: plain GETs and HEADs of files, answered without aiohttp's handler ---------
+
+
+def responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    """The HTTP/1.1 responses in `data`, in order: (status, headers, body); a 304 or a
+    response to HEAD has no body (pass them as 'HEAD' by a Content-Length of 0 here)."""
+    found = []
+    while data:
+        head, _, data = data.partition(b"\r\n\r\n")
+        line, *fields = head.decode().split("\r\n")
+        headers = dict(field.split(": ", 1) for field in fields)
+        size = 0 if line.split()[1] == "304" or headers.pop("X-Test-Head", None) else int(headers["Content-Length"])
+        found.append((int(line.split()[1]), headers, data[:size]))
+        data = data[size:]
+    return found
+
+
+def without_date(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name != "Date"}
+
+
+def test_pipelined_plain_requests_are_answered_in_order_then_aiohttp_takes_the_connection(feeds: Path) -> None:
+    with serving(feeds) as server:
+        first = fetch(server, "/all.atom.xml")
+        etag = first[1]["ETag"]
+        plain = b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n\r\n"
+        revalidate = b'GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\nIf-None-Match: %s\r\n\r\n' % etag.encode()
+        gzipped = b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\nAccept-Encoding: gzip\r\n\r\n"
+        # A query is not for the short path: from there on aiohttp answers, the same way.
+        queried = b"GET /all.atom.xml?x=1 HTTP/1.1\r\nHost: feeds.test\r\n\r\n"
+        requests = [plain, revalidate, gzipped, queried, plain, revalidate, gzipped]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
+            last = b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\nConnection: close\r\n\r\n"
+            sock.sendall(b"".join(requests) + last)
+            data = b"".join(iter(lambda: sock.recv(65536), b""))
+    answers = responses(data)
+    assert [status for status, _, _ in answers] == [200, 304, 200, 200, 200, 304, 200, 200]
+    assert answers[0][2] == answers[3][2] == ATOM and gzip.decompress(answers[2][2]) == ATOM
+    short, by_aiohttp = answers[:3], answers[4:7]
+    for (_, ours, body), (_, theirs, body_too) in zip(short, by_aiohttp, strict=True):
+        assert without_date(ours) == without_date(theirs) and body == body_too
+    assert without_date(answers[0][1]) == without_date(dict(first[1]))
+
+
+def test_a_request_sent_byte_by_byte_and_a_head_are_answered(feeds: Path) -> None:
+    with serving(feeds) as server, socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
+        for byte in b"GET /topics/space.atom.xml HTTP/1.1\r\nHost: feeds.test\r\nConnection: keep-alive\r\n\r\n":
+            sock.sendall(bytes([byte]))
+        sock.sendall(b"HEAD /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n\r\n")
+        data = b""
+        while data.count(b"\r\n\r\n") < 2 or not data.endswith(b"\r\n\r\n"):
+            data += sock.recv(65536)
+    got, head = data.split(ATOM)
+    assert responses(got + ATOM)[0][:1] == (200,)
+    status, headers, _ = responses(head.replace(b"\r\n\r\n", b"\r\nX-Test-Head: 1\r\n\r\n", 1))[0]
+    assert status == 200 and headers["Content-Length"] == str(len(ATOM))
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /all.atom.xml HTTP/1.0\r\n\r\n",  # HTTP/1.0: aiohttp's rules for closing
+    b"GET /all.atom.xml HTTP/1.1\nHost: feeds.test\n\n",  # bare LF line ends
+    b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\nContent-Length: 3\r\n\r\nabc",
+    b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n X-Folded: value\r\n\r\n",
+    b"OPTIONS /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n\r\n",
+    b"GET /all.atom.xml HTTP/1.1\r\n\r\n",  # no Host: 400, as HTTP/1.1 says
+])
+def test_requests_for_aiohttp_get_its_answer_at_once(feeds: Path, request_bytes: bytes) -> None:
+    with serving(feeds, header_timeout=LONG, idle_timeout=LONG) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
+        sock.sendall(request_bytes)
+        sock.settimeout(DEADLINE)
+        assert re.match(rb"HTTP/1\.[01] [1-5]\d\d ", sock.recv(65536))  # not left waiting for more
+
+
+def test_stopping_closes_connections_the_short_path_keeps_open(feeds: Path) -> None:
+    server = FeedServer(feeds, "127.0.0.1", 0, idle_timeout=LONG)
+    server.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=DEADLINE)
+        conn.request("GET", "/all.atom.xml")
+        assert conn.getresponse().read() == ATOM
+    finally:
+        server.stop()
+    assert conn.sock is not None and closed_by_server(conn.sock)
+    conn.close()
+
+
+def test_a_poll_answered_304_again_and_again_gets_the_new_file_once_it_changes(feeds: Path, tmp_path: Path) -> None:
+    target = feeds / "topics" / "space.atom.xml"
+    with serving(feeds) as server:
+        etag = fetch(server, "/topics/space.atom.xml")[1]["ETag"]
+        poll = {"If-None-Match": etag}  # the same request head each time, as a reader polls
+        assert [fetch(server, "/topics/space.atom.xml", poll)[0] for _ in range(3)] == [304, 304, 304]
+        before = target.stat()  # rewritten in place keeping the size and the mtime
+        changed = ATOM.replace(b"<feed", b"<FEED", 1).replace(b"</feed>", b"</FEED>")
+        target.write_bytes(changed)
+        os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+        status, headers, body = fetch(server, "/topics/space.atom.xml", poll)
+        assert (status, body) == (200, changed) and headers["ETag"] != etag
+        target.write_bytes(ATOM)  # the old bytes back: the old ETag matches again
+        assert fetch(server, "/topics/space.atom.xml", poll)[0] == 304
+        (tmp_path / "private.atom.xml").write_bytes(ATOM)
+        target.unlink()
+        target.symlink_to(tmp_path / "private.atom.xml")  # within the second its route is kept
+        assert fetch(server, "/topics/space.atom.xml", poll)[0] == 404
