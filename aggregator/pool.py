@@ -20,8 +20,10 @@ MAX_WORKERS = 8  # beyond this, SQLite's single writer is the bottleneck anyway
 
 
 def workers() -> int:
-    """How many worker processes a parallel step uses: one per core, at most MAX_WORKERS."""
-    return min(os.cpu_count() or 1, MAX_WORKERS)
+    """How many worker processes a parallel step uses: one per core this process may run
+    on (its CPU affinity, as `taskset` or a container's cpuset sets it), at most MAX_WORKERS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, MAX_WORKERS)
 
 
 @contextlib.contextmanager

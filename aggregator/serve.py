@@ -133,7 +133,12 @@ _ENTITY_TAG = re.compile(r'(?:W/)?("[^"]*")')
 # The short path takes requests whose head is at most this long and holds no header that
 # asks for more than a file: those go to aiohttp, which knows every rule of HTTP/1.1.
 SHORT_HEAD_BYTES = 8192
-_AIOHTTP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "expect", "upgrade"})
+SHORT_HEADERS = 64  # at most this many header lines (aiohttp refuses more than 128)
+_AIOHTTP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "proxy-connection", "expect",
+                              "upgrade"})
+_REQUEST_LINE = re.compile(rb"(?:GET|HEAD) /[!-~]* HTTP/1\.1")
+_HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e]*")
+_PARTIAL_LINE = re.compile(rb"[\t\x20-\x7e]*\r?")
 # The 304s kept by request head: at most this many (each head at most SHORT_HEAD_BYTES).
 MAX_REVALIDATED = 1024
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -542,6 +547,8 @@ class _ShortPath:
             line, *fields = head.decode("ascii").split("\r\n")
         except UnicodeDecodeError:
             return None
+        if len(fields) > SHORT_HEADERS:
+            return None
         method, _, rest = line.partition(" ")
         target, _, version = rest.partition(" ")
         if method not in ("GET", "HEAD") or version != "HTTP/1.1" or not target.startswith("/") \
@@ -553,7 +560,8 @@ class _ShortPath:
             name = name.lower()
             value = value.strip(" \t")
             if not colon or not _TOKEN.fullmatch(name) or name in headers or not _FIELD_VALUE.fullmatch(value) \
-                    or (name in _AIOHTTP_HEADERS and (name, value.lower()) != ("connection", "keep-alive")):
+                    or (name in _AIOHTTP_HEADERS and (name, value.lower()) != ("connection", "keep-alive")) \
+                    or name.startswith("sec-websocket-"):
                 return None
             headers[name] = value
         if "host" not in headers:  # HTTP/1.1 requires it: aiohttp answers 400
@@ -586,11 +594,17 @@ class _ShortPath:
 
 
 def _may_be_short(begun: bytes) -> bool:
-    """Whether a request whose first bytes are `begun` may be one for the short path: when
-    not (another method, bytes that are no HTTP, a line ended by a bare LF), aiohttp takes
-    it at once rather than when the head is complete."""
+    """Whether a head begun with these bytes may still be one for the short path: when
+    not (another method or version, bytes that are no HTTP, a malformed header line, a
+    line ended by a bare LF or CR, too many headers), aiohttp takes it at once, and
+    answers at once as it would have, rather than when the head is complete."""
     start = begun[:5]
-    return (b"GET /".startswith(start) or b"HEAD ".startswith(start)) and b"\n" not in begun.replace(b"\r\n", b"")
+    if not (b"GET /".startswith(start) or b"HEAD ".startswith(start)):
+        return False
+    *complete, partial = begun.split(b"\r\n")
+    if len(complete) > SHORT_HEADERS + 1 or (complete and not _REQUEST_LINE.fullmatch(complete[0])):
+        return False
+    return all(_HEADER_LINE.fullmatch(line) for line in complete[1:]) and _PARTIAL_LINE.fullmatch(partial) is not None
 
 
 class _Connections:
@@ -668,6 +682,10 @@ class _Connection(asyncio.Protocol):
             return
         assert isinstance(transport, asyncio.Transport)  # a stream server's
         self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # as aiohttp does: a peer that vanished is found out
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self._arm()
         if self._connections.short is None:
             self._hand_over()

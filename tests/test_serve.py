@@ -706,6 +706,12 @@ def test_a_request_sent_byte_by_byte_and_a_head_are_answered(feeds: Path) -> Non
     b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n X-Folded: value\r\n\r\n",
     b"OPTIONS /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n\r\n",
     b"GET /all.atom.xml HTTP/1.1\r\n\r\n",  # no Host: 400, as HTTP/1.1 says
+    b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n" + b"X-Many: a\r\n" * 130 + b"\r\n",  # 400
+    # Heads not complete yet, already malformed: aiohttp's 400 comes at once, not at the deadline.
+    b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\nBad Header: y\r\n",
+    b"GET /all.atom.xml HTTP/9.9\r\n",
+    b"GET /all\x00.atom.xml HTTP/1.1\r\n",
+    b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\rX-Bare-CR: 1\r\n",
 ])
 def test_requests_for_aiohttp_get_its_answer_at_once(feeds: Path, request_bytes: bytes) -> None:
     with serving(feeds, header_timeout=LONG, idle_timeout=LONG) as server, \
@@ -746,3 +752,12 @@ def test_a_poll_answered_304_again_and_again_gets_the_new_file_once_it_changes(f
         target.unlink()
         target.symlink_to(tmp_path / "private.atom.xml")  # within the second its route is kept
         assert fetch(server, "/topics/space.atom.xml", poll)[0] == 404
+
+
+@pytest.mark.parametrize("header", [b"Proxy-Connection: close", b"Connection: close"])
+def test_a_request_asking_to_close_gets_its_answer_and_the_connection_closes(feeds: Path, header: bytes) -> None:
+    with serving(feeds, idle_timeout=LONG) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
+        sock.sendall(b"GET /all.atom.xml HTTP/1.1\r\nHost: feeds.test\r\n%s\r\n\r\n" % header)
+        data = b"".join(iter(lambda: sock.recv(65536), b""))  # until the server closes it
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(ATOM)
