@@ -141,8 +141,6 @@ _HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e]*")
 _PARTIAL_LINE = re.compile(rb"[\t\x20-\x7e]*\r?")
 # The 304s kept by request head: at most this many (each head at most SHORT_HEAD_BYTES).
 MAX_REVALIDATED = 1024
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -206,6 +204,15 @@ def _stamp(st: os.stat_result) -> tuple[int, ...]:
     too: no one can set it, so a rewrite in place that keeps the size and the mtime
     (`cp -p`, a restore) still counts as a change."""
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def _regular_stamp(path: Path) -> tuple[int, ...] | None:
+    """The `_stamp` of the regular file at `path` (a link is not followed); None if none is there."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return _stamp(st) if stat.S_ISREG(st.st_mode) else None
 
 
 class _Route(NamedTuple):
@@ -290,11 +297,11 @@ class _Files:
         """
         # The route found `target` as a regular file inside the folder. Not following a link
         # here means a file replaced by one since is looked up again, not read through it.
-        st = os.lstat(target)
-        if not stat.S_ISREG(st.st_mode):
+        found = _regular_stamp(target)
+        if found is None:
             raise FileNotFoundError(target)
         cached = self._bodies.get(target)
-        if cached is not None and cached.stamp == _stamp(st):
+        if cached is not None and cached.stamp == found:
             self._bodies.move_to_end(target)
             return cached
         with os.fdopen(os.open(target, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
@@ -315,11 +322,7 @@ class _Files:
 
     def unchanged(self, target: Path, stamp: tuple[int, ...]) -> bool:
         """Whether `target` is still the regular file `read` found with this stamp."""
-        try:
-            st = os.lstat(target)
-        except OSError:
-            return False
-        return stat.S_ISREG(st.st_mode) and _stamp(st) == stamp
+        return _regular_stamp(target) == stamp
 
     def cache_control(self, target: Path) -> str:
         """`Cache-Control` of a served file: a feed's from the refresh hint of its RSS twin,
@@ -543,25 +546,20 @@ class _ShortPath:
         if known is not None and self.files.route(known.raw_path) is known.route \
                 and self.files.unchanged(known.route.target, known.stamp):
             return known.response + self._now()
-        try:
-            line, *fields = head.decode("ascii").split("\r\n")
-        except UnicodeDecodeError:
+        head_lines = head.split(b"\r\n")
+        if not _well_formed(head_lines):
             return None
-        if len(fields) > SHORT_HEADERS:
-            return None
-        method, _, rest = line.partition(" ")
-        target, _, version = rest.partition(" ")
-        if method not in ("GET", "HEAD") or version != "HTTP/1.1" or not target.startswith("/") \
-                or any(ch in target for ch in " ?#"):
+        line, *fields = (part.decode("ascii") for part in head_lines)  # well formed: printable ASCII
+        method, target, _ = line.split(" ")
+        if "?" in target or "#" in target:
             return None
         headers: dict[str, str] = {}
         for field in fields:
-            name, colon, value = field.partition(":")
+            name, _, value = field.partition(":")
             name = name.lower()
             value = value.strip(" \t")
-            if not colon or not _TOKEN.fullmatch(name) or name in headers or not _FIELD_VALUE.fullmatch(value) \
-                    or (name in _AIOHTTP_HEADERS and (name, value.lower()) != ("connection", "keep-alive")) \
-                    or name.startswith("sec-websocket-"):
+            if name in headers or name.startswith("sec-websocket-") \
+                    or (name in _AIOHTTP_HEADERS and (name, value.lower()) != ("connection", "keep-alive")):
                 return None
             headers[name] = value
         if "host" not in headers:  # HTTP/1.1 requires it: aiohttp answers 400
@@ -602,9 +600,15 @@ def _may_be_short(begun: bytes) -> bool:
     if not (b"GET /".startswith(start) or b"HEAD ".startswith(start)):
         return False
     *complete, partial = begun.split(b"\r\n")
-    if len(complete) > SHORT_HEADERS + 1 or (complete and not _REQUEST_LINE.fullmatch(complete[0])):
-        return False
-    return all(_HEADER_LINE.fullmatch(line) for line in complete[1:]) and _PARTIAL_LINE.fullmatch(partial) is not None
+    return (not complete or _well_formed(complete)) and _PARTIAL_LINE.fullmatch(partial) is not None
+
+
+def _well_formed(lines: list[bytes]) -> bool:
+    """Whether the lines of a head (the request line first) are what the short path
+    takes: a GET or HEAD in HTTP/1.1, at most SHORT_HEADERS header lines, each a token,
+    a colon and a value of printable ASCII."""
+    return len(lines) <= SHORT_HEADERS + 1 and _REQUEST_LINE.fullmatch(lines[0]) is not None \
+        and all(_HEADER_LINE.fullmatch(line) for line in lines[1:])
 
 
 class _Connections:
@@ -616,10 +620,10 @@ class _Connections:
     """
 
     def __init__(self, header_timeout: float, max_connections: int, idle_timeout: float = IDLE_TIMEOUT,
-                 short: _ShortPath | None = None) -> None:
+                 short_path: _ShortPath | None = None) -> None:
         self.header_timeout = header_timeout
         self.idle_timeout = idle_timeout
-        self.short = short
+        self.short_path = short_path
         self.max_connections = max_connections
         self._open: dict[asyncio.BaseTransport, _Connection] = {}
         self._next_limit_warning = float("-inf")
@@ -687,7 +691,7 @@ class _Connection(asyncio.Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self._arm()
-        if self._connections.short is None:
+        if self._connections.short_path is None:
             self._hand_over()
 
     def data_received(self, data: bytes) -> None:
@@ -698,11 +702,11 @@ class _Connection(asyncio.Protocol):
             self._protocol.data_received(data)
             return
         self._buffer += data
-        self._answer()
+        self._serve_buffered()
 
-    def _answer(self) -> None:
+    def _serve_buffered(self) -> None:
         """Answer every complete request read, in order, while the short path can."""
-        short, transport = self._connections.short, self._transport
+        short, transport = self._connections.short_path, self._transport
         assert short is not None and transport is not None
         while not self._paused:
             end = self._buffer.find(b"\r\n\r\n", 0, SHORT_HEAD_BYTES + 4)
@@ -784,7 +788,7 @@ class _Connection(asyncio.Protocol):
             self._protocol.resume_writing()
         elif self._transport is not None and not self._transport.is_closing():
             self._transport.resume_reading()
-            self._answer()
+            self._serve_buffered()
 
     def _arm(self) -> None:
         if self._deadline is None:

@@ -17,7 +17,6 @@ Needs Debian's `hugo` (0.111).
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from typing import Any
 import yaml
 
 from bench.generate import generate
-from bench.run import _median, _watch
+from bench.run import median, save, sizes_parser, watch_peak
 
 WORK = Path("bench/work")
 ITEMS = 50
@@ -108,7 +107,7 @@ def convert(corpus: Path, site: Path) -> None:
 def _timed(args: list[str]) -> dict[str, float]:
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak, peak_pss = _watch(proc)
+    peak, peak_pss = watch_peak(proc)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         assert proc.stderr is not None
@@ -140,18 +139,13 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
             runs[name].append(_timed(args))
     result: dict[str, Any] = {"seeds": size}
     for name, found in runs.items():
-        result[name] = _median(found)
+        result[name] = median(found)
     result["ratio"] = round(result["aggregator"]["wall_s"] / result["hugo"]["wall_s"], 3)
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.hugo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/hugo.json"))
-    args = parser.parse_args()
+    args = sizes_parser("python -m bench.hugo", __doc__, "bench/results/hugo.json").parse_args()
     if shutil.which("hugo") is None:
         raise SystemExit("hugo is not installed (Debian: apt-get install hugo)")
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
@@ -165,8 +159,7 @@ def main() -> None:
         ours, hugo = found["aggregator"], found["hugo"]
         print(f"| {size:,} | {ours['wall_s']:.2f} s, {ours['peak_pss_mb']:.0f} MB | {hugo['wall_s']:.2f} s, "
               f"{hugo['peak_pss_mb']:.0f} MB | {found['ratio']:.2f} |", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"hugo": version, "runs": results}, indent=2) + "\n")
+    save(args.out, {"hugo": version, "runs": results})
 
 
 if __name__ == "__main__":

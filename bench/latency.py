@@ -16,7 +16,6 @@ and the figures are also taken until the subscriber has received the edited feed
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -28,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.generate import generate
+from bench.run import save
 from tests.subscriber import Subscriber, hub_request
 
 TOPIC = "all.atom.xml"
@@ -103,8 +103,7 @@ def main() -> None:
         figures = {"seeds": len(files), "edits": len(latencies), **_summary("change-to-feed", latencies, len(files))}
         if pushed:
             figures["push"] = _summary("change-to-subscriber", pushed, len(files))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2) + "\n")
+        save(out, figures)
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)

@@ -49,7 +49,7 @@ def _run_publish(seeds: Path, feeds: Path, state: Path, config: Path) -> dict[st
              "--feeds", str(feeds), "--state", str(state)],
             stdout=output, stderr=subprocess.DEVNULL, text=True,
         )
-        peak, peak_pss = _watch(proc)
+        peak, peak_pss = watch_peak(proc)
         wall = time.perf_counter() - started
         output.seek(0)
         out = output.read()
@@ -65,7 +65,7 @@ def _run_publish(seeds: Path, feeds: Path, state: Path, config: Path) -> dict[st
             "pages_written": pages}
 
 
-def _watch(proc: subprocess.Popen[str]) -> tuple[int, int]:
+def watch_peak(proc: subprocess.Popen[str]) -> tuple[int, int]:
     """(peak RSS, peak PSS) of the process and its workers until it ends."""
     root = psutil.Process(proc.pid)
     peak = peak_pss = 0
@@ -95,7 +95,7 @@ def _floor(seeds: Path) -> float:
     return time.perf_counter() - started
 
 
-def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
 
 
@@ -137,28 +137,28 @@ def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
         for leftover in site.glob("state.sqlite*"):
             leftover.unlink()
         cold.append(_run_publish(seeds, feeds, state, config))
-    result["cold"] = _median(cold)
+    result["cold"] = median(cold)
     # Every format of the registry is written: a format whose files are missing would
     # make the figures look better than what ships.
     result["feed_files"] = {fmt.name: sum(1 for _ in feeds.rglob("*" + fmt.suffix)) for fmt in FORMATS}
     assert all(result["feed_files"].values()), result["feed_files"]
     result["archive_files"] = sum(1 for _ in (feeds / "archive").rglob("*.xml")) if archives else 0
-    result["noop"] = _median([_run_publish(seeds, feeds, state, config) for _ in range(repeat)])
+    result["noop"] = median([_run_publish(seeds, feeds, state, config) for _ in range(repeat)])
     edits = []
     for n in range(repeat):
         _edit(seeds, n)
         edits.append(_run_publish(seeds, feeds, state, config))
-    result["one_edit"] = _median(edits)
+    result["one_edit"] = median(edits)
     added = []
     for n in range(repeat):
         _new_story(seeds, n)
         added.append(_run_publish(seeds, feeds, state, config))
-    result["new_story"] = _median(added)
+    result["new_story"] = median(added)
     deletes = []
     for n in range(repeat):
         sorted(p for p in seeds.rglob("*") if p.is_file())[n * 53 % 991].unlink()
         deletes.append(_run_publish(seeds, feeds, state, config))
-    result["one_delete"] = _median(deletes)
+    result["one_delete"] = median(deletes)
     return result
 
 
@@ -183,13 +183,24 @@ def _table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+def sizes_parser(prog: str, description: str | None, out: str) -> argparse.ArgumentParser:
+    """The options of a benchmark over corpus sizes: --sizes, --repeat, and --out (its JSON)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 50_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/publish.json"))
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=Path(out))
+    return parser
+
+
+def save(out: Path, figures: object) -> None:
+    """A benchmark's figures, as JSON, for later runs to compare with."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def main() -> None:
+    args = sizes_parser("python -m bench.run", __doc__, "bench/results/publish.json").parse_args()
     results = []
     for size in args.sizes:
         for archives in (True, False):
@@ -197,9 +208,8 @@ def main() -> None:
             results.append(bench_size(size, args.repeat, archives))
             print(json.dumps(results[-1]), file=sys.stderr)
     print(_table(results))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"python": platform.python_version(), "cpus": psutil.cpu_count(), "repeat": args.repeat}
-    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    save(args.out, {"meta": meta, "results": results})
 
 
 if __name__ == "__main__":

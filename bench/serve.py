@@ -18,7 +18,6 @@ the load; saves the figures as JSON. Needs Debian's `wrk` and `nginx`.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import socket
@@ -35,6 +34,7 @@ from typing import Any
 import psutil
 
 from bench.generate import generate
+from bench.run import save
 
 WORK = Path("bench/work")
 PATH = "/all.atom.xml"
@@ -200,8 +200,7 @@ def main() -> None:
                    "aggregator_rss_mb": {"before": round(before / 2**20, 1), "peak": round(memory.peak / 2**20, 1),
                                          "after": round(after / 2**20, 1)}}
         print(f"aggregator serve RSS: {figures['aggregator_rss_mb']} MB ({PATH}, {size} bytes)")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        save(args.out, figures)
     finally:
         for proc in (ours, nginx):
             proc.terminate()

@@ -17,6 +17,7 @@ them) and are tested one per site at the end of the file.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import html5lib
 import pytest
@@ -35,6 +37,7 @@ from lxml import etree, html
 from aggregator.cli import main
 from aggregator.formats import FORMATS
 from aggregator.publish import publish
+from aggregator.serve import Advertised, FeedServer
 from tests.conftest import Site, count, read_feed
 
 SECRET = "HOSTILE-SECURED-BLOB-7f3a9c1e5b2d4f60"
@@ -716,6 +719,35 @@ def check_only_served_files(corpus: Corpus) -> None:
             r"(all|topics/[a-z0-9-]+|providers/[^/]+)\.(rss\.xml|atom\.xml|json|html)", rel), rel
     topics = {p.name for p in (corpus.site.feeds / "topics").iterdir()}
     assert topics and all(re.fullmatch(r"[a-z0-9-]+\.(rss\.xml|atom\.xml|json|html)", name) for name in topics), topics
+
+
+def test_every_output_is_served_as_written_with_headers_that_hold_nothing_of_the_seeds(corpus: Corpus) -> None:
+    """Through the server's short path (a plain GET, kept alive) and through aiohttp (the
+    same path with a query): the bytes on disk, the same headers, and header values that
+    carry only the file's own name, however hostile the seeds that named it."""
+    server = FeedServer(corpus.site.feeds, "127.0.0.1", 0)
+    server.advertised = Advertised("https://feeds.example/", ("https://feeds.example/hub",))
+    server.start()
+    short = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    full = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        for rel, data in corpus.site.feed_files().items():
+            answers = []
+            for conn, target in ((short, quote(rel)), (full, quote(rel) + "?via=aiohttp")):
+                conn.request("GET", "/" + target)
+                response = conn.getresponse()
+                answers.append((response.status, {k: v for k, v in response.getheaders() if k != "Date"},
+                                response.read()))
+            assert answers[0] == answers[1] and answers[0][0] == 200 and answers[0][2] == data, rel
+            headers = answers[0][1]
+            assert all(re.fullmatch(r"[\x20-\x7e]*", value) for value in headers.values()), (rel, headers)
+            if "Link" in headers:
+                assert headers["Link"] == ('<https://feeds.example/hub>; rel="hub", '
+                                           f'<https://feeds.example/{rel}>; rel="self"'), rel
+    finally:
+        short.close()
+        full.close()
+        server.stop()
 
 
 def test_nothing_written_outside_feeds(corpus: Corpus) -> None:
