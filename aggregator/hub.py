@@ -51,7 +51,7 @@ from aiohttp.resolver import ThreadedResolver
 from multidict import CIMultiDict
 from yarl import URL
 
-from aggregator import __version__, render
+from aggregator import __version__, pool, render
 from aggregator.config import HUB_PATH, Config
 from aggregator.model import Subscription
 from aggregator.ping import describe_failure
@@ -224,7 +224,7 @@ class Hub:
         db, self._db = self._db, None
         if db is not None:
             with contextlib.suppress(TimeoutError):  # the thread may still wait on a busy state
-                await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._db_thread, db.close), 1)
+                await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._db_thread, _close, db), 1)
         self._db_thread.shutdown(wait=False)
 
     async def describe(self, request: web.Request) -> web.Response:
@@ -537,11 +537,12 @@ class Hub:
         self._expire()
 
     def _read_state(self) -> list[Subscription]:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        self._db = self._connect()
-        return self._db.subscriptions()
+        with pool.FORKING:  # the daemon forks beside this thread (see FORKING)
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            self._db = self._connect()
+            return self._db.subscriptions()
 
     def _connect(self) -> Store:
         """The daemon's state, opened beside it: never created here (the daemon does)."""
@@ -603,16 +604,22 @@ class Hub:
     def _write_state(self, rows: list[Subscription], removed: set[tuple[str, str]]) -> None:
         """In the state's own thread. The state may have been deleted and rebuilt meanwhile:
         it is then opened again, and gets them all."""
-        if self._db is not None and self._db.replaced():
-            self._db.close()
-            self._db = None
-        if self._db is None:
-            self._db = self._connect()
-        with self._db.transaction():
-            for callback, topic in removed:
-                self._db.delete_subscription(callback, topic)
-            for sub in rows:
-                self._db.put_subscription(sub)
+        with pool.FORKING:  # the daemon forks beside this thread (see FORKING)
+            if self._db is not None and self._db.replaced():
+                self._db.close()
+                self._db = None
+            if self._db is None:
+                self._db = self._connect()
+            with self._db.transaction():
+                for callback, topic in removed:
+                    self._db.delete_subscription(callback, topic)
+                for sub in rows:
+                    self._db.put_subscription(sub)
+
+
+def _close(db: Store) -> None:
+    with pool.FORKING:  # the daemon forks beside this thread (see FORKING)
+        db.close()
 
 
 def _callback(text: str) -> str:

@@ -10,6 +10,7 @@ import multiprocessing.connection
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -17,6 +18,12 @@ from multiprocessing import get_context
 from aggregator import lock
 
 MAX_WORKERS = 8  # beyond this, SQLite's single writer is the bottleneck anyway
+# A fork copies into the child the locks other threads hold at that moment, SQLite's
+# among them (in its memory: which connection of the process holds the database's write
+# lock), and no thread there will ever release them: a child writing the state would wait
+# forever. Every fork here holds this lock; a thread that uses SQLite beside the forking
+# one (the WebSub hub's) holds it while it does.
+FORKING = threading.Lock()
 
 
 def workers() -> int:
@@ -40,6 +47,8 @@ def fork_pool(count: int | None = None) -> Iterator[ProcessPoolExecutor]:
     try:
         with ProcessPoolExecutor(max_workers=count or workers(), mp_context=get_context("fork"),
                                  initializer=worker_init) as executor:
+            with FORKING:  # with "fork", the first task starts every worker
+                executor.submit(int)
             yield executor
     finally:
         gc.unfreeze()
@@ -61,7 +70,8 @@ def forked(task: Callable[[], None]) -> Iterator[None]:
     receive, send = get_context("fork").Pipe(duplex=False)
     gc.freeze()
     try:
-        child = os.fork()
+        with FORKING:
+            child = os.fork()
     except BaseException:
         gc.unfreeze()
         receive.close()
