@@ -286,6 +286,8 @@ def _report(result: PublishResult, verbose: int, quiet: bool) -> None:
 def _ping(config: Config, result: PublishResult, quiet: bool) -> None:
     """Tell the configured WebSub hubs which feeds changed; a hub that cannot be pinged
     is a warning, never a failed publish."""
+    if not config.websub.hubs or not result.written:
+        return  # nothing to tell anyone: not even the HTTP client is loaded
     from aggregator.ping import ping_and_wait
 
     pinger = ping_and_wait(config, result.written, lambda line: click.echo(f"warning: {line}", err=True))

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import langcodes
 import yaml
 
 from aggregator.errors import ConfigError, PathError
@@ -24,6 +23,7 @@ from aggregator.model import digest
 
 DEFAULT_CONFIG_PATH = Path("config/aggregator.yaml")
 DEFAULT_BASE_URL = "http://localhost:8000/"
+DEFAULT_LANGUAGE = "en"  # valid: the only tag checked without the language registry
 HUB_PATH = "hub"  # the daemon's own WebSub hub, below the base URL
 # A host name (letters, digits, hyphens: RFC 1123) or an IPv4 address, as the operator's
 # own base URL may carry it. Stricter than the normalizer's host rule on purpose: article
@@ -45,7 +45,7 @@ class SiteConfig:
     title: str = "Aggregator"
     description: str = "News stories and their related coverage"
     base_url: str = DEFAULT_BASE_URL
-    language: str = "en"
+    language: str = DEFAULT_LANGUAGE
     templates: Path | None = None  # a folder of templates overriding the built-in ones by name
     thumbnails: bool = True  # the outlets' images on the pages (each one a request to the outlet)
 
@@ -243,6 +243,14 @@ def _ipv6(host: str) -> bool:
         return False
 
 
+def _valid_language(tag: str) -> bool:
+    """Whether `tag` is a valid BCP 47 language tag; the registry is loaded only for a
+    language other than the default, which needs no check."""
+    import langcodes
+
+    return bool(langcodes.tag_is_valid(tag))
+
+
 def _check_ranges(config: Config) -> Config:
     """Range checks that types alone cannot express; raises naming the config key."""
     try:
@@ -251,7 +259,7 @@ def _check_ranges(config: Config) -> Config:
         raise ConfigError("site.base_url", str(exc)) from None
     config = dataclasses.replace(config, site=dataclasses.replace(config.site, base_url=base))
     language = config.site.language
-    if "_" in language or not langcodes.tag_is_valid(language):
+    if "_" in language or (language != DEFAULT_LANGUAGE and not _valid_language(language)):
         raise ConfigError("site.language", f"must be a BCP 47 language tag such as en or pt-BR, got {language!r}")
     templates = config.site.templates
     if templates is not None:

@@ -13,17 +13,19 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from markdown_it import MarkdownIt
 from slugify import slugify
 
 from aggregator.config import LimitsConfig
 from aggregator.errors import FieldError
 from aggregator.model import Article, Image, Provider, Story, Topic
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # Query parameters that only say where a click came from. Sources: the utm_* family
 # (Google Analytics), click ids of the big ad networks, and the referral parameters that
@@ -66,7 +68,15 @@ _URL_PARTS = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?://([^/?#]*))?([^?#]*
 # a URL skips the general path below; the result is the same.
 _PLAIN_URL = re.compile(rf"(https?)://({_HOST.pattern})" r"(/[!-\"$->@-~]*)?(?:\?([!-\"$-~]*))?(?:#[!-~]*)?")
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    """The seeds' Markdown renderer, loaded with the first body: a publish that parses no
+    seed (nothing changed) never loads it."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,7 +498,7 @@ class _Normalizer:
         if not text:
             return None
         text = _truncate(text, self.limits.max_body_chars, "body", self.warnings)
-        return _markdown.render(text).strip() or None
+        return _markdown().render(text).strip() or None
 
     def optional_int(self, value: Any, field: str) -> int | None:
         if value is None:

@@ -286,3 +286,22 @@ def test_a_host_too_long_for_a_file_name_is_an_error_not_a_crash(site: Site) -> 
     assert result.exit_code == 0, result.output
     assert "long.md [webUrl]: URL host is not a valid domain name" in result.output
     assert count(result.output, "published") == 1
+
+
+_MODULES_AFTER = (  # run as `python -m aggregator`, then list what it loaded
+    "import runpy, sys\n"
+    "try:\n"
+    "    runpy.run_module('aggregator', run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+)
+
+
+def test_a_publish_with_nothing_to_do_loads_no_writer_and_no_http_client(site: Site) -> None:
+    site.write_seed("a.md", seed_text())
+    command = [sys.executable, "-c", _MODULES_AFTER, "publish", *site.args("--base-url", BASE_URL)]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    assert "0 files written" in again.stdout
+    assert {"feedgen", "lxml", "jinja2"} <= set(first.stderr.split())  # it wrote every feed and page
+    assert not {"feedgen", "lxml", "jinja2", "markdown_it", "langcodes", "aiohttp"} & set(again.stderr.split())

@@ -5,15 +5,14 @@ tombstones (RFC 6721)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.util import xml_elem
+from typing import TYPE_CHECKING, Any
 
 from aggregator.formats.base import Feed, Format
-from aggregator.formats.feedgen import finish, generator
+from aggregator.formats.feedgen import Extension, finish, generator, sub_element
 from aggregator.model import FeedItem, Tombstone
+
+if TYPE_CHECKING:
+    from feedgen.entry import FeedEntry
 
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"
 
@@ -27,7 +26,7 @@ def render(feed: Feed) -> bytes:
         entry.content(body, type="html")
 
     history = feed.history
-    extensions: dict[str, tuple[type, type]] = {"at": (_Tombstones, BaseEntryExtension)} if history.tombstones else {}
+    extensions: dict[str, tuple[type, type]] = {"at": (_Tombstones, Extension)} if history.tombstones else {}
     gen = generator(feed, ATOM, fill, extensions=extensions)
     if history.prev_archive is not None:
         gen.link(href=feed.site.base_url + history.prev_archive, rel="prev-archive", type=ATOM.media_type)
@@ -36,7 +35,7 @@ def render(feed: Feed) -> bytes:
     return finish(gen.atom_str(pretty=True))
 
 
-class _Tombstones(BaseExtension):  # type: ignore[misc]
+class _Tombstones(Extension):
     """`at:deleted-entry` elements: items gone from the feed, with when that was noticed."""
 
     def __init__(self) -> None:
@@ -48,7 +47,7 @@ class _Tombstones(BaseExtension):  # type: ignore[misc]
     def extend_atom(self, atom_feed: Any) -> Any:
         for tombstone in self.tombstones:
             when = datetime.fromtimestamp(tombstone.deleted, UTC).isoformat()
-            xml_elem(f"{{{TOMBSTONES}}}deleted-entry", atom_feed, ref=tombstone.id, when=when)
+            sub_element(f"{{{TOMBSTONES}}}deleted-entry", atom_feed, ref=tombstone.id, when=when)
         return atom_feed
 
 

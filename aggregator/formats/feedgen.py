@@ -1,22 +1,27 @@
 """What RSS and Atom share: both are written by feedgen, from the same feed-level data
-and the same entry fields; each format module adds what is its own."""
+and the same entry fields; each format module adds what is its own.
+
+feedgen (and lxml under it) is loaded when the first feed is written, not when the
+formats are: a publish with nothing to write does not load it. The extensions below are
+plain classes with the three methods feedgen calls (those of its `BaseExtension`).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
-
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.feed import FeedGenerator
-from feedgen.util import xml_elem
+from typing import TYPE_CHECKING, Any
 
 from aggregator import __version__
 from aggregator.formats.base import Feed, Format, content_html, rfc822, updated
 from aggregator.model import FeedItem, item_id
 
+if TYPE_CHECKING:
+    from feedgen.entry import FeedEntry
+    from feedgen.feed import FeedGenerator
+
 # Fills what one format writes of an item beyond the shared fields: (entry, item, its HTML).
-EntryFiller = Callable[[FeedEntry, FeedItem, str], None]
+EntryFiller = Callable[["FeedEntry", FeedItem, str], None]
 
 
 def generator(feed: Feed, fmt: Format, fill: EntryFiller,
@@ -25,11 +30,11 @@ def generator(feed: Feed, fmt: Format, fill: EntryFiller,
     and its own feedgen `extensions` ({namespace: (feed class, entry class)}, written in
     this format only)."""
     site, info = feed.site, feed.info
-    gen = FeedGenerator()
+    gen = _feedgen()()
     gen.load_extension("media")
     gen.load_extension("dc")
     if feed.hubs and fmt.name == "rss":
-        extensions = {**(extensions or {}), "websub": (_RssHubs, BaseEntryExtension)}
+        extensions = {**(extensions or {}), "websub": (_RssHubs, Extension)}
     for namespace, (feed_class, entry_class) in (extensions or {}).items():
         gen.register_extension(namespace, feed_class, entry_class, atom=fmt.name == "atom", rss=fmt.name == "rss")
     gen.id(item_id(site.base_url + info.key.stem))
@@ -81,7 +86,21 @@ def _fill_image(entry: FeedEntry, item: FeedItem) -> None:
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
-class _RssHubs(BaseExtension):  # type: ignore[misc]
+class Extension:
+    """The three methods feedgen calls on an extension, each adding nothing: the base of
+    ours, and the part in each entry of those that add nothing to entries."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_rss(self, entry: Any) -> Any:
+        return entry
+
+    def extend_atom(self, entry: Any) -> Any:
+        return entry
+
+
+class _RssHubs(Extension):
     """RSS `atom:link rel="hub"` elements (WebSub discovery): feedgen writes only the self
     link of RSS as an `atom:link`; in Atom a hub is one more `link`."""
 
@@ -94,7 +113,7 @@ class _RssHubs(BaseExtension):  # type: ignore[misc]
     def extend_rss(self, rss_feed: Any) -> Any:
         channel = rss_feed[0]
         for hub in self.hubs:
-            xml_elem(f"{{{ATOM_NS}}}link", channel, href=hub, rel="hub")
+            sub_element(f"{{{ATOM_NS}}}link", channel, href=hub, rel="hub")
         return rss_feed
 
 
@@ -104,13 +123,21 @@ def finish(data: bytes) -> bytes:
     return data.replace(b"&amp;", b"&#x26;")
 
 
-def _patch_feedgen_dates() -> None:
-    """feedgen formats RSS dates through `locale.setlocale`; use ours instead."""
+def sub_element(tag: str, parent: Any, **attributes: str) -> Any:
+    """A new element under `parent`, as feedgen makes its own (`feedgen.util.xml_elem`)."""
+    from feedgen.util import xml_elem
+
+    return xml_elem(tag, parent, **attributes)
+
+
+@functools.cache
+def _feedgen() -> type[FeedGenerator]:
+    """feedgen's generator class, loaded once. feedgen formats RSS dates through
+    `locale.setlocale`; ours are used instead."""
     import feedgen.entry
     import feedgen.feed
 
     feedgen.entry.formatRFC2822 = rfc822
     feedgen.feed.formatRFC2822 = rfc822
-
-
-_patch_feedgen_dates()
+    generator_class: type[FeedGenerator] = feedgen.feed.FeedGenerator
+    return generator_class

@@ -16,15 +16,16 @@ import traceback
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import jinja2
 
 from aggregator.config import SiteConfig
 from aggregator.errors import PageTemplateError
 from aggregator.formats.base import PAGE_SUFFIX, Feed, FeedInfo, Format, Names
 from aggregator.model import FeedItem, FeedKey, digest
+
+if TYPE_CHECKING:  # Jinja2 is loaded when a page is first rendered: a publish that renders none never pays for it
+    import jinja2
 
 STYLESHEET_PATH = "style.css"  # below feeds/, from the template of that name
 FRONT_STORIES = 30  # stories on the front page; the combined feed's page has them all
@@ -65,6 +66,8 @@ def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
 @functools.lru_cache(maxsize=4)
 def _environment(override: Path | None, state: tuple[tuple[str, int, int], ...]) -> jinja2.Environment:
     # `state` is only the cache's key: another state of the folder, another environment.
+    import jinja2
+
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("aggregator", "templates")]
     if override is not None:
         loaders.insert(0, jinja2.FileSystemLoader(override))
@@ -98,6 +101,8 @@ def templates_digest(site: SiteConfig) -> str:
 
 
 def render_template(site: SiteConfig, name: str, **context: Any) -> bytes:
+    import jinja2
+
     try:
         return environment(site.templates).get_template(name).render(site=site, **context).encode()
     except jinja2.TemplateError as exc:  # an override's mistake: a clear error, not a traceback
@@ -107,6 +112,8 @@ def render_template(site: SiteConfig, name: str, **context: Any) -> bytes:
 def _where(exc: jinja2.TemplateError, name: str) -> str:
     """The template file and line an error comes from: Jinja2 puts the templates' own
     lines in the traceback; the innermost names the template that failed."""
+    import jinja2
+
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"{exc.filename or exc.name}, line {exc.lineno}"
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(".py")]

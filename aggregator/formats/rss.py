@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.util import xml_elem
+from typing import TYPE_CHECKING, Any
 
 from aggregator.formats.base import Feed, Format
-from aggregator.formats.feedgen import finish, generator
+from aggregator.formats.feedgen import Extension, finish, generator, sub_element
 from aggregator.model import FeedItem, FeedKey
+
+if TYPE_CHECKING:
+    from feedgen.entry import FeedEntry
 
 
 def render(feed: Feed) -> bytes:
@@ -24,7 +23,7 @@ def render(feed: Feed) -> bytes:
         entry.dc.dc_creator(provider)
         entry.source(url=feed.site.base_url + FeedKey("provider", domain).stem + RSS.suffix, title=provider)
 
-    gen = generator(feed, RSS, fill, extensions={"sy": (_Syndication, BaseEntryExtension)})
+    gen = generator(feed, RSS, fill, extensions={"sy": (_Syndication, Extension)})
     minutes = feed.refresh_minutes
     gen.ttl(minutes)
     gen.sy.period, gen.sy.frequency = update_period(minutes)
@@ -41,7 +40,7 @@ def update_period(minutes: int) -> tuple[str, int]:
     return "daily", max(1, round(24 * 60 / minutes))
 
 
-class _Syndication(BaseExtension):  # type: ignore[misc]
+class _Syndication(Extension):
     """`sy:updatePeriod` and `sy:updateFrequency` (feedgen's own extension misspells them
     `sy:UpdatePeriod` and writes "None" for a frequency not set)."""
 
@@ -54,8 +53,8 @@ class _Syndication(BaseExtension):  # type: ignore[misc]
 
     def extend_rss(self, rss_feed: Any) -> Any:
         channel = rss_feed[0]
-        xml_elem(f"{{{SY}}}updatePeriod", channel).text = self.period
-        xml_elem(f"{{{SY}}}updateFrequency", channel).text = str(self.frequency)
+        sub_element(f"{{{SY}}}updatePeriod", channel).text = self.period
+        sub_element(f"{{{SY}}}updateFrequency", channel).text = str(self.frequency)
         return rss_feed
 
 
