@@ -23,7 +23,7 @@ from aggregator.model import digest
 
 DEFAULT_CONFIG_PATH = Path("config/aggregator.yaml")
 DEFAULT_BASE_URL = "http://localhost:8000/"
-DEFAULT_LANGUAGE = "en"  # valid: the only tag checked without the language registry
+DEFAULT_LANGUAGE = "en"  # valid: the one tag accepted without loading the language registry
 HUB_PATH = "hub"  # the daemon's own WebSub hub, below the base URL
 # A host name (letters, digits, hyphens: RFC 1123) or an IPv4 address, as the operator's
 # own base URL may carry it. Stricter than the normalizer's host rule on purpose: article

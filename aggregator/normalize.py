@@ -69,7 +69,6 @@ _URL_PARTS = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?://([^/?#]*))?([^?#]*
 _PLAIN_URL = re.compile(rf"(https?)://({_HOST.pattern})" r"(/[!-\"$->@-~]*)?(?:\?([!-\"$-~]*))?(?:#[!-~]*)?")
 
 
-
 @cache
 def _markdown() -> MarkdownIt:
     """The seeds' Markdown renderer, loaded with the first body: a publish that parses no

@@ -124,10 +124,12 @@ def finish(data: bytes) -> bytes:
 
 
 def sub_element(tag: str, parent: Any, **attributes: str) -> Any:
-    """A new element under `parent`, as feedgen makes its own (`feedgen.util.xml_elem`)."""
-    from feedgen.util import xml_elem
+    """A new element under `parent` (an element of feedgen's lxml tree), made as feedgen
+    makes its own. Not through `feedgen.util.xml_elem`: that module, imported first,
+    fails, as it uses `lxml.etree` without importing it."""
+    from lxml import etree
 
-    return xml_elem(tag, parent, **attributes)
+    return etree.SubElement(parent, tag, attributes)
 
 
 @functools.cache
