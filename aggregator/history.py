@@ -11,10 +11,11 @@ The paging is described in docs/internals.md, "Archives and tombstones".
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import itertools
 import operator
+import pickle
+import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +57,6 @@ class Update:
     feeds: set[FeedKey] = field(default_factory=set)  # feeds whose members changed
     numbers: dict[FeedKey, list[int]] = field(default_factory=dict)  # each written feed's documents, ascending
     counts: dict[PageKey, int] = field(default_factory=dict)  # items in each document to write
-    # The archived members, when known without asking the state (a cold layout), as
-    # `History.archived` gives them: (story row, feed, seq, item id), by the story's date.
-    placements: list[Placement] | None = None
-    layout: ColdLayout | None = None  # a first publish's members, for `storing_members` to store
 
     def mark(self, key: FeedKey) -> str:
         """What the feed's Atom subscription document depends on besides its items."""
@@ -87,7 +84,7 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
     result = Update()
     with store.transaction():
         if everything:
-            counts = _replace_all(store, config, filters, result)
+            counts = _replace_all(store, config, filters)
             pages = {(key, n) for key, found in counts.items() for n in found}
         else:
             result.feeds, touched = _update_some(store, config, filters, heads, released_since)
@@ -103,7 +100,6 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
             result.histories[key] = _history(store, config, key, counts.get(key) if feeds.archives else None,
                                              filters.now)
     if not feeds.archives:
-        result.placements = None
         result.remove = archived
         return result
     result.pages = {(key, n) for key, n in pages if n in counts.get(key, {})}
@@ -124,10 +120,11 @@ def forget(store: StateStore, config: Config, filters: Filters) -> None:
         store.forget_tombstones(filters.now - config.feeds.tombstone_seconds)
 
 
-def _replace_all(store: StateStore, config: Config, filters: Filters, result: Update) -> dict[FeedKey, dict[int, int]]:
-    """Every feed's members from the stories (a first publish, other settings); returns
-    each feed's archive documents and their sizes. A first publish's documents take their
-    members from memory (`result.placements`)."""
+def _replace_all(store: StateStore, config: Config, filters: Filters) -> dict[FeedKey, dict[int, int]]:
+    """Every feed's members from the stories (a first publish, other settings), stored
+    before any file is written: the layout is let go of feed by feed as it is stored,
+    and the archive documents read their members from the state. Returns each feed's
+    archive documents and their sizes."""
     feeds = config.feeds
     with no_cycle_collection():
         by_feed = store.members_by_feed(filters)
@@ -136,10 +133,9 @@ def _replace_all(store: StateStore, config: Config, filters: Filters, result: Up
                                  for member in found), filters.now, feeds.max_items)
             return store.archive_pages(None, feeds.archive_page_items)
         layout = ColdLayout(by_feed, feeds.max_items)
-        result.placements = layout.placements
-        result.layout = layout
         # Items back (members kept by neither switch meanwhile, then all gone) are not gone.
         store.drop_tombstones(layout.members(store.tombstoned()))
+        store.insert_members(layout.rows(), layout.ends)
     per_page = feeds.archive_page_items
     return {FeedKey(kind, slug): {n: min(per_page, total - (n - 1) * per_page)  # type: ignore[arg-type]
                                   for n in range(1, (total - 1) // per_page + 2)}
@@ -151,27 +147,19 @@ MemberRow = tuple[str, str, str, int, int, int | None]  # (kind, slug, id, publi
 
 class ColdLayout:
     """The seqs of a first publish: in each feed, the members beyond its `newest` by date
-    get seqs, oldest first. `ends` holds each feed's next seq and `placements` the
-    archived members ordered by the date of the story holding their data (as
-    `History.archived` gives them); `rows` then gives the rows to insert (kind, slug, id,
-    published, sid, seq) in key order, letting go of each feed's members as it goes."""
+    get seqs, oldest first. `ends` holds each feed's next seq; `rows` then gives the rows
+    to insert (kind, slug, id, published, sid, seq) in key order, letting go of each
+    feed's members as it goes."""
 
     def __init__(self, by_feed: dict[tuple[str, str], list[tuple[str, int, int]]], newest: int) -> None:
         self.by_feed = by_feed  # {(kind, slug): [(id, published, sid)]}: by date after this, emptied by `rows`
         self.newest = newest
         self.ends: list[tuple[str, str, int]] = []
-        self.placements: list[Placement] = []
         for kind, slug in sorted(by_feed):
             found = by_feed[kind, slug]
             found.sort(key=_FIRST)  # the feed's order: newest first, ties by id
             found.sort(key=_SECOND, reverse=True)
-            key = FeedKey(kind, slug)  # type: ignore[arg-type]
-            older = found[newest:]
-            self.placements += [(m[2], key, len(older) - 1 - n, m[0]) for n, m in enumerate(older)]
-            self.ends.append((kind, slug, len(older)))
-        # Every story holding an item is in the combined feed.
-        dates = {sid: published for _, published, sid in by_feed.get(("all", ""), ())}
-        self.placements.sort(key=lambda p: (dates[p[0]], p[0]))
+            self.ends.append((kind, slug, max(0, len(found) - newest)))
 
     def members(self, names: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
         """Those of these (kind, slug, id) that are members."""
@@ -190,31 +178,6 @@ class ColdLayout:
 
 _FIRST = operator.itemgetter(0)
 _SECOND = operator.itemgetter(1)
-
-
-
-
-@contextlib.contextmanager
-def storing_members(store: StateStore, update: Update) -> Iterator[None]:
-    """A first publish's members stored, by a process of their own on a connection of
-    its own, while the caller writes the feeds and archive documents (which do not read
-    them). The state still asks for every feed to be written until the caller's last
-    transaction, so a run killed before the members are stored lays them out again."""
-    layout = update.layout
-    if layout is None:
-        yield
-        return
-    with pool.forked(functools.partial(_store_members, store.path, store.identity, layout)):
-        yield
-
-
-def _store_members(path: Path, identity: tuple[int, int] | None, layout: ColdLayout) -> None:
-    store = Store(path, beside=identity)
-    try:
-        with store.transaction(), no_cycle_collection():
-            store.insert_members(layout.rows(), layout.ends)
-    finally:
-        store.close()
 
 
 def _update_some(store: StateStore, config: Config, filters: Filters, heads: dict[FeedKey, list[Head]],
@@ -283,12 +246,23 @@ class PagesJob(NamedTuple):
     counts: dict[PageKey, int]
     after: int | None  # stories dated in (after, until]
     until: int | None
-    placements: list[Placement] | None  # its archived members, if known without the state
 
 
 class PagesDone(NamedTuple):
     written: list[tuple[str, bool]]  # (path, whether its bytes changed)
     partial: dict[PageKey, list[Entry]]  # documents with items from other workers' stories too
+
+
+class PagesPacked(NamedTuple):
+    """`PagesDone` on its way back from a worker: the entries of the documents left
+    unfinished (a few hundred documents, tens of MB of XML) pickled and compressed, so
+    that they weigh a third while the other workers are still running."""
+
+    written: list[tuple[str, bool]]
+    partial: bytes
+
+    def unpack(self) -> PagesDone:
+        return PagesDone(self.written, pickle.loads(zlib.decompress(self.partial)))
 
 
 def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[tuple[str, bool]]:
@@ -301,19 +275,16 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
         return
     pages = frozenset(update.pages)
     workers = pool.workers()
-    known = update.placements
     if len(pages) < PARALLEL_MIN_PAGES or workers < 2:
         done = [_write_some(store, config, PagesJob(store.path, config, pages, update.numbers, update.counts,
-                                                     None, None, known), display_names(store))]
+                                                     None, None), display_names(store))]
     else:
         cuts: list[int | None] = [None, *store.story_dates(workers), None]
-        shares: list[list[Placement] | None] = [None] * workers
-        if known is not None:
-            shares = [known[n * len(known) // workers:(n + 1) * len(known) // workers] for n in range(workers)]
-        jobs = [PagesJob(store.path, config, pages, update.numbers, update.counts, after, until, share)
-                for (after, until), share in zip(itertools.pairwise(cuts), shares, strict=True)]
+        jobs = [PagesJob(store.path, config, pages, update.numbers, update.counts, after, until)
+                for after, until in itertools.pairwise(cuts)]
         with pool.fork_pool(workers) as executor:
-            done = list(executor.map(_pages_worker, jobs))
+            packed = list(executor.map(_pages_worker, jobs))
+        done = [result.unpack() for result in packed]  # once every worker is gone
     partial: dict[PageKey, list[Entry]] = {}
     for result in done:
         yield from result.written
@@ -326,13 +297,30 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
     write.sync_folders(folders)
 
 
-def _pages_worker(job: PagesJob) -> PagesDone:
+def _pages_worker(job: PagesJob) -> PagesPacked:
     store = Store(job.state, readonly=True)
     try:
         with no_cycle_collection():
-            return _write_some(store, job.config, job, display_names(store))
+            done = _write_some(store, job.config, job, display_names(store))
     finally:
         store.close()
+    packed = _Deflated()
+    pickle.dump(done.partial, packed, pickle.HIGHEST_PROTOCOL)  # a frame at a time: no whole copy
+    return PagesPacked(done.written, packed.bytes())
+
+
+class _Deflated:
+    """A file that keeps what is written to it compressed."""
+
+    def __init__(self) -> None:
+        self._compressor = zlib.compressobj(1)
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self._parts.append(self._compressor.compress(data))
+
+    def bytes(self) -> bytes:
+        return b"".join([*self._parts, self._compressor.flush()])
 
 
 @contextlib.contextmanager
@@ -360,7 +348,7 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
     buffers: dict[tuple[str, str, int], list[Entry]] = {}
     written: list[tuple[str, bool]] = []
     folders: set[Path] = set()
-    rows = job.placements if job.placements is not None else store.archived(ranges, job.after, job.until)
+    rows = store.archived(ranges, job.after, job.until)
     for group, text in _with_texts(store, itertools.groupby(rows, key=_STORY_ROW)):
         items = _Items(story_from_json(text))
         entries: dict[str, Entry] = {}

@@ -356,6 +356,7 @@ def _write_feeds(store: StateStore, config: Config, now: datetime, on_feeds: Cal
     stale = plan.Stale({**dict.fromkeys(kept.feeds, False), **stale.feeds}, stale.pages)
     infos = {key: render.feed_info(key, config.site, names) for key, found in heads.items() if found}
     todo = plan.plan(stale, heads, infos, look.known, look.outputs, {key: kept.mark(key) for key in heads})
+    store.release_memory()  # the feeds and archive documents are written by forked workers
     written, removed = _carry_out(store, config, filters, todo, names, kept, on_feeds)
     with store.transaction():
         store.clear_dirty(stale.feeds)
@@ -433,12 +434,11 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
                 if on_feeds is not None and render.subscribable(path):
                     on_feeds(path)
 
-    with history.storing_members(store, kept):
-        take(_rendered(store, config, filters, todo.render, names, kept.histories))
-        take(history.write_pages(store, config, kept))
-        gone = sorted({*todo.remove, *kept.remove})
-        removed = [path for path in gone if write.remove(feeds_dir, path)]
-    if todo.pages or todo.render or kept.feeds:  # after the members are stored: the front page counts them
+    take(_rendered(store, config, filters, todo.render, names, kept.histories))
+    take(history.write_pages(store, config, kept))
+    gone = sorted({*todo.remove, *kept.remove})
+    removed = [path for path in gone if write.remove(feeds_dir, path)]
+    if todo.pages or todo.render or kept.feeds:
         take(_write_files(feeds_dir, _site_pages(store, config, filters, names, todo.live)))
     with store.transaction():
         for path in rendered:

@@ -39,6 +39,9 @@ class Transactions(Protocol):
     def set_meta(self, key: Meta, value: str) -> None: ...
     def delete_meta(self, key: Meta) -> None: ...
     def close(self) -> None: ...
+    def release_memory(self) -> None:
+        """The memory the backend caches for this connection given back (before forking
+        workers, which would otherwise each hold their share of it)."""
     @property
     def identity(self) -> tuple[int, int] | None:
         """Which file the store opened (device, inode)."""

@@ -26,6 +26,9 @@ class Connection:
             raise
         self.db.execute("COMMIT")
 
+    def release_memory(self) -> None:
+        self.db.execute("PRAGMA shrink_memory")  # the page cache: refilled as it is read again
+
     def get_meta(self, key: Meta) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key.value,)).fetchone()
         return row[0] if row else None
