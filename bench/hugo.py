@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from bench.generate import generate
-from bench.run import median, save, sizes_parser, watch_peak
+from bench.run import cache_bytecode, median, publisher_env, save, sizes_parser, watch_peak
 
 WORK = Path("bench/work")
 ITEMS = 50
@@ -106,7 +106,7 @@ def convert(corpus: Path, site: Path) -> None:
 
 def _timed(args: list[str]) -> dict[str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=publisher_env())
     peak, peak_pss = watch_peak(proc)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
@@ -148,6 +148,7 @@ def main() -> None:
     args = sizes_parser("python -m bench.hugo", __doc__, "bench/results/hugo.json").parse_args()
     if shutil.which("hugo") is None:
         raise SystemExit("hugo is not installed (Debian: apt-get install hugo)")
+    cache_bytecode()
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
     print(version)
     print("| seeds | aggregator publish, cold (every output) | Hugo, RSS + Atom per term | ratio |")
