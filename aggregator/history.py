@@ -35,7 +35,7 @@ from aggregator.formats.archive import (
 )
 from aggregator.formats.base import NO_HISTORY
 from aggregator.model import FeedHistory, FeedItem, FeedKey, Filters, Head
-from aggregator.store import StateStore, Store, story_from_json
+from aggregator.store import StateStore, Store, unpack_story
 
 # A feed announces at most this many tombstones at once, the newest: a change of
 # settings that drops thousands of items must not make every Atom file huge.
@@ -349,8 +349,8 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
     written: list[tuple[str, bool]] = []
     folders: set[Path] = set()
     rows = store.archived(ranges, job.after, job.until)
-    for group, text in _with_texts(store, itertools.groupby(rows, key=_STORY_ROW)):
-        items = _Items(story_from_json(text))
+    for group, packed in _with_stories(store, itertools.groupby(rows, key=_STORY_ROW)):
+        items = _Items(unpack_story(packed))
         entries: dict[str, Entry] = {}
         for _, key, seq, id_ in group:
             entry = entries.get(id_)
@@ -371,16 +371,16 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
 
 
 _STORY_ROW = operator.itemgetter(0)
-TEXT_BATCH = 500  # stories read from the state in one query
+STORY_BATCH = 500  # stories read from the state in one query
 
 
-def _with_texts(store: StateStore, stories: Iterator[tuple[int, Iterator[Placement]]],
-                ) -> Iterator[tuple[list[Placement], str]]:
-    """Each story row's archived members with its stored text, the texts read a batch at a time."""
-    while batch := [(sid, list(group)) for sid, group in itertools.islice(stories, TEXT_BATCH)]:
-        texts = store.story_texts([sid for sid, _ in batch])
+def _with_stories(store: StateStore, stories: Iterator[tuple[int, Iterator[Placement]]],
+                  ) -> Iterator[tuple[list[Placement], bytes]]:
+    """Each story row's archived members with its stored story, read a batch at a time."""
+    while batch := [(sid, list(group)) for sid, group in itertools.islice(stories, STORY_BATCH)]:
+        packed = store.packed_stories([sid for sid, _ in batch])
         for sid, group in batch:
-            yield group, texts[sid]
+            yield group, packed[sid]
 
 
 class _Items:

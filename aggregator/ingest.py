@@ -18,7 +18,7 @@ from aggregator.config import LimitsConfig
 from aggregator.errors import FieldError, SeedError
 from aggregator.model import StoryRows, seed_rank
 from aggregator.normalize import normalize
-from aggregator.store.codec import story_rows, story_to_json
+from aggregator.store.codec import pack_story, story_rows
 
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_MIN_FILES = 400
@@ -57,7 +57,7 @@ class Parsed(NamedTuple):
     digest: str  # of the file's bytes
     url: str  # the story's canonical URL: its identity
     rank: str  # orders seeds of the same URL (`model.seed_rank`)
-    story_json: str
+    story_data: bytes  # `codec.pack_story`
     rows: StoryRows
     warnings: tuple[str, ...]
 
@@ -104,9 +104,9 @@ def process(job: SeedJob) -> Outcome:
     except (RecursionError, MemoryError):
         return Failed(path, size, mtime_ns, digest, f"{path}: too deeply nested or too large to walk")
     story = result.story
-    story_json = story_to_json(story)
-    return Parsed(path, size, mtime_ns, digest, story.url, seed_rank(story), story_json,
-                  story_rows(story, story_json), _scrub((f"{path}: {w}" for w in result.warnings), secret))
+    story_data = pack_story(story)
+    return Parsed(path, size, mtime_ns, digest, story.url, seed_rank(story), story_data,
+                  story_rows(story, story_data), _scrub((f"{path}: {w}" for w in result.warnings), secret))
 
 
 def _process_chunk(jobs: list[SeedJob]) -> list[Outcome]:

@@ -279,7 +279,7 @@ def _apply(store: StateStore, batch: list[Outcome], track: bool, run: _Run, old:
             if isinstance(outcome, Parsed):
                 run.warnings.extend(outcome.warnings)
                 store.put_good_seed(outcome.path, outcome.size, outcome.mtime_ns, outcome.digest,
-                                    outcome.url, outcome.rank, outcome.story_json, outcome.warnings)
+                                    outcome.url, outcome.rank, outcome.story_data, outcome.warnings)
                 if not track and store.insert_story(outcome.path, outcome.rows):
                     run.added += 1  # cold: a URL seen for the first time needs no re-derivation
                     continue

@@ -156,6 +156,8 @@ def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
             leftover.unlink()
         cold.append(_run_publish(seeds, feeds, state, config))
     result["cold"] = median(cold)
+    result["seeds_mb"] = sum(p.stat().st_size for p in seeds.rglob("*") if p.is_file()) / 2**20
+    result["state_mb"] = sum(p.stat().st_size for p in site.glob("state.sqlite*")) / 2**20  # with its WAL
     # Every format of the registry is written: a format whose files are missing would
     # make the figures look better than what ships.
     result["feed_files"] = {fmt.name: sum(1 for _ in feeds.rglob("*" + fmt.suffix)) for fmt in FORMATS}
@@ -181,22 +183,28 @@ def bench_size(size: int, repeat: int, archives: bool) -> dict[str, Any]:
 
 
 def _table(results: list[dict[str, Any]]) -> str:
-    rows = ["| seeds | archives | CSafeLoader floor | cold (wall / publish) | cold peak PSS (RSS) | no-op "
-            "| one edit (publish, files) | one delete (publish, files) | edit: archive docs (most per feed) "
-            "| edit: pages | new story (publish, files, of them pages) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    """One row per size and archive setting; the no-op, edit, new story and delete are
+    whole processes (wall), each also as a share of the cold publish's wall time."""
+    rows = ["| seeds | archives | CSafeLoader floor | cold (wall / publish) | cold peak PSS (RSS) "
+            "| state (of the seeds' size) | no-op | one edit (files; archive docs, most per feed) "
+            "| new story (files, of them pages) | one delete (files) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
+        cold = r["cold"]["wall_s"]
+        edit, new, delete = r["one_edit"], r["new_story"], r["one_delete"]
+
+        def share(run: dict[str, float], cold: float = cold) -> str:
+            return f"{run['wall_s']:.2f} s ({run['wall_s'] / cold:.2%})"
+
         rows.append(
-            f"| {r['seeds']:,} | {'on' if r['archives'] else 'off'} | {r['csafeloader_floor_s']:.1f} s | "
-            f"{r['cold']['wall_s']:.1f} s / "
-            f"{r['cold']['publish_s']:.1f} s | {r['cold']['peak_pss_mb']:.0f} MB ({r['cold']['peak_rss_mb']:.0f} MB) | "
-            f"{r['noop']['wall_s']:.2f} s "
-            f"(publish {r['noop']['publish_s']:.2f} s) | {r['one_edit']['publish_s']:.2f} s, "
-            f"{r['one_edit']['files_written']:.0f} | {r['one_delete']['publish_s']:.2f} s, "
-            f"{r['one_delete']['files_written']:.0f} | {r['one_edit']['archive_written']:.0f}"
-            f" ({r['one_edit']['archive_per_feed_max']:.0f}) | {r['one_edit']['pages_written']:.0f} | "
-            f"{r['new_story']['publish_s']:.2f} s, {r['new_story']['files_written']:.0f}, "
-            f"{r['new_story']['pages_written']:.0f} |"
+            f"| {r['seeds']:,} | {'on' if r['archives'] else 'off'} | {r['csafeloader_floor_s']:.1f} s "
+            f"| {cold:.1f} s / {r['cold']['publish_s']:.1f} s "
+            f"| {r['cold']['peak_pss_mb']:.0f} MB ({r['cold']['peak_rss_mb']:.0f} MB) "
+            f"| {r['state_mb']:.0f} MB ({r['state_mb'] / r['seeds_mb']:.2f}) | {share(r['noop'])} "
+            f"| {share(edit)}, {edit['files_written']:.0f}; {edit['archive_written']:.0f} "
+            f"({edit['archive_per_feed_max']:.0f}) "
+            f"| {share(new)}, {new['files_written']:.0f}, {new['pages_written']:.0f} "
+            f"| {share(delete)}, {delete['files_written']:.0f} |"
         )
     return "\n".join(rows)
 

@@ -38,6 +38,7 @@ from aggregator.cli import main
 from aggregator.formats import FORMATS
 from aggregator.publish import publish
 from aggregator.serve import Advertised, FeedServer
+from aggregator.store.codec import stored_json
 from tests.conftest import Site, count, read_feed
 
 SECRET = "HOSTILE-SECURED-BLOB-7f3a9c1e5b2d4f60"
@@ -777,6 +778,15 @@ def test_secured_never_reaches_any_output(corpus: Corpus) -> None:
     for path in corpus.site.state.parent.iterdir():
         data = path.read_bytes()
         assert not any(n in data for n in needles), path.name
+    # The stored stories are compressed: the file's bytes cannot show them. Each unpacked.
+    db = sqlite3.connect(f"file:{corpus.site.state}?mode=ro", uri=True)
+    try:
+        stored = db.execute("SELECT path, story FROM seeds WHERE story IS NOT NULL").fetchall()
+    finally:
+        db.close()
+    assert len(stored) > 10
+    for path, packed in stored:
+        assert not any(n in stored_json(packed) for n in needles), path
 
 
 def _links_of_feed(data: bytes) -> tuple[list[str], list[etree._Element]]:

@@ -18,6 +18,7 @@ from aggregator.model import (
     FeedRow,
     Filters,
     Head,
+    Image,
     Meta,
     Provider,
     Refreshed,
@@ -32,7 +33,7 @@ from aggregator.model import (
     seed_rank,
 )
 from aggregator.store import StateStore, Store, identity
-from aggregator.store.codec import story_rows, story_to_json
+from aggregator.store.codec import pack_story, story_rows, unpack_story
 from aggregator.store.schema import INDEXES, MEMBER_INDEXES, MEMBER_TRIGGERS, SCHEMA_VERSION, TRIGGERS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -75,7 +76,7 @@ def story(url: str, hours: float, provider: str = "example.com", name: str | Non
 
 
 def put_seed(store: Store, path: str, s: Story, digest: str | None = None) -> None:
-    store.put_good_seed(path, 100, 1_000, digest or f"d:{path}", s.url, seed_rank(s), story_to_json(s), ["w"])
+    store.put_good_seed(path, 100, 1_000, digest or f"d:{path}", s.url, seed_rank(s), pack_story(s), ["w"])
 
 
 def add(store: Store, path: str, s: Story) -> Refreshed:
@@ -325,9 +326,25 @@ def test_a_seed_moving_to_another_url_leaves_the_old_story_to_its_refresh(store:
     assert ids(store.feed_heads(ALL, EVERY, 10)) == [item_id(u("b"))]
 
 
+def test_a_stored_story_comes_back_whole_from_bytes_that_never_vary() -> None:
+    """The stored form: compressed JSON with sorted keys, so the same story always gives
+    the same bytes (their digest says whether a feed changed)."""
+    body = "".join(f"<p>Paragraph {n}: Zürich, 東京 &amp; the rest of the story.</p>" for n in range(60))
+    image = Image("https://example.com/i.jpg", 640, 480)
+    s = Story(article=Article("https://example.com/a", "Ünïcode", "An excerpt", at(1), at(2),
+                              Provider("example.com", "Example"), image),
+              topics=(Topic("ai", "AI"), Topic("biz", "Biz")),
+              related=(article("https://news.org/n", 0), article("https://wire.net/w", 3, "wire.net", None)),
+              body_html=body, published_flag=True, quality=7)
+    packed = pack_story(s)
+    assert unpack_story(packed) == s
+    assert pack_story(unpack_story(packed)) == packed
+    assert len(packed) < len(body) / 3  # most of a story is its body, which compresses well
+
+
 def test_insert_story_refuses_a_url_already_stored(store: Store) -> None:
     s = story(u("a"), 1)
-    text = story_to_json(s)
+    text = pack_story(s)
     with store.transaction():
         put_seed(store, "a.md", s)
         assert store.insert_story("a.md", story_rows(s, text)) is True
@@ -395,7 +412,7 @@ def test_feed_items_are_newest_first_ties_by_id_at_most_limit(store: Store) -> N
         assert ids(store.feed_items(key, EVERY, 2)) == expected[:2]
     by_id = {s.id: s for s in stories}
     assert store.feed_items(ALL, EVERY, 10) == [FeedItem(i, by_id[i], by_id[i].article) for i in expected]
-    assert digests[stories[0].id] == story_rows(stories[0], story_to_json(stories[0])).digest
+    assert digests[stories[0].id] == story_rows(stories[0], pack_story(stories[0])).digest
     assert store.feed_heads(BIZ, EVERY, 10) == []
     assert store.feed_items(NEWS, EVERY, 10) == []
 
@@ -587,7 +604,7 @@ def test_a_bulk_load_ends_with_the_indexes_triggers_and_names_a_normal_load_has(
             for path, s in corpus():
                 with bulk.transaction():
                     put_seed(bulk, path, s)
-                    assert bulk.insert_story(path, story_rows(s, story_to_json(s))) is True
+                    assert bulk.insert_story(path, story_rows(s, pack_story(s))) is True
             assert ids(bulk.feed_heads(ALL, EVERY, 10)) == ids(normal.feed_heads(ALL, EVERY, 10))
         assert bulk.get_meta(Meta.BULK_LOAD) is None
         assert set(INDEX_NAMES) <= set(master(bulk, "index"))
@@ -615,10 +632,10 @@ def test_a_bulk_load_interrupted_by_an_exception_leaves_a_consistent_store(store
     with pytest.raises(RuntimeError), store.bulk_load():
         with store.transaction():
             put_seed(store, pa, a)
-            store.insert_story(pa, story_rows(a, story_to_json(a)))
+            store.insert_story(pa, story_rows(a, pack_story(a)))
         with store.transaction():
             put_seed(store, pb, b)
-            store.insert_story(pb, story_rows(b, story_to_json(b)))
+            store.insert_story(pb, story_rows(b, pack_story(b)))
             raise RuntimeError("killed mid-batch")
     assert store.get_meta(Meta.BULK_LOAD) is None
     assert set(INDEX_NAMES) <= set(master(store, "index"))
@@ -643,7 +660,7 @@ def test_a_killed_bulk_load_is_finished_when_the_store_opens_again(path: Path) -
     for p, s in ((pa, a), (pb, b)):
         with first.transaction():
             put_seed(first, p, s)
-            first.insert_story(p, story_rows(s, story_to_json(s)))
+            first.insert_story(p, story_rows(s, pack_story(s)))
     assert names_table(first) == []
     first.close()
     again = Store(path)
@@ -662,7 +679,7 @@ def test_a_bulk_load_keeps_the_names_of_stories_stored_before_it(store: Store) -
     s = story("https://news.org/d", 4, "news.org", "News", topics=(("biz", "Business"),))
     with store.bulk_load(), store.transaction():
         put_seed(store, "d.md", s)
-        store.insert_story("d.md", story_rows(s, story_to_json(s)))
+        store.insert_story("d.md", story_rows(s, pack_story(s)))
     assert (store.provider_name("example.com"), store.topic_name("ai")) == ("Example", "AI")
 
 

@@ -11,7 +11,7 @@ stored form of a story.
 """
 
 from aggregator.store.base import StateStore
-from aggregator.store.codec import story_from_json, story_rows, story_to_json
+from aggregator.store.codec import pack_story, story_rows, unpack_story
 from aggregator.store.sqlite import Store, identity
 
-__all__ = ["StateStore", "Store", "identity", "story_from_json", "story_rows", "story_to_json"]
+__all__ = ["StateStore", "Store", "identity", "pack_story", "story_rows", "unpack_story"]

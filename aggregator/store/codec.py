@@ -1,7 +1,9 @@
-"""A story as stored: its JSON (sorted keys, versioned by the schema) and its table rows."""
+"""A story as stored: its JSON (sorted keys, versioned by the schema), compressed, and its
+table rows."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -36,9 +38,14 @@ def _article(data: dict[str, Any]) -> Article:
 _date = datetime.fromisoformat
 
 
-def story_to_json(story: Story) -> str:
-    """Compact JSON with sorted keys: the same story always gives the same text."""
-    return orjson.dumps(
+# zlib's level for a stored story: its JSON to about 0.3 of its size (a story of 5 KB in
+# under 0.1 ms), where the stories were nearly all of the state's size.
+PACK_LEVEL = 3
+
+
+def pack_story(story: Story) -> bytes:
+    """Compact JSON with sorted keys, compressed: the same story always gives the same bytes."""
+    return zlib.compress(orjson.dumps(
         {
             "article": _article_dict(story.article),
             "topics": [[t.slug, t.name] for t in story.topics],
@@ -48,11 +55,16 @@ def story_to_json(story: Story) -> str:
             "quality": story.quality,
         },
         option=orjson.OPT_SORT_KEYS,
-    ).decode()
+    ), PACK_LEVEL)
 
 
-def story_from_json(text: str) -> Story:
-    data = orjson.loads(text)
+def stored_json(packed: bytes) -> bytes:
+    """The JSON of a stored story (`pack_story`)."""
+    return zlib.decompress(packed)
+
+
+def unpack_story(packed: bytes) -> Story:
+    data = orjson.loads(stored_json(packed))
     return Story(
         article=_article(data["article"]),
         topics=tuple(Topic(s, n) for s, n in data["topics"]),
@@ -63,13 +75,13 @@ def story_from_json(text: str) -> Story:
     )
 
 
-def story_rows(story: Story, story_json: str) -> StoryRows:
+def story_rows(story: Story, story_data: bytes) -> StoryRows:
+    """The rows a story is stored as, with the digest of its stored bytes."""
     article = story.article
-    """The rows a story is stored as, with the digest of its JSON."""
     return StoryRows(
         story=StoryRow(story.url, story.id, epoch(article.published), article.provider.domain, article.provider.name,
                        None if story.published_flag is None else int(story.published_flag), story.quality),
         topics=tuple(TopicRow(t.slug, t.name) for t in story.topics),
         refs=tuple(RefRow(a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related),
-        digest=model.digest(story_json.encode()),
+        digest=model.digest(story_data),
     )

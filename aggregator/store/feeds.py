@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from aggregator.model import FeedItem, FeedKey, FeedRow, Filters, Head, StoryCounts
-from aggregator.store.codec import story_from_json
+from aggregator.store.codec import unpack_story
 from aggregator.store.connection import Connection
 
 
@@ -114,10 +114,10 @@ class Feeds(Connection):
     def feed_items(self, key: FeedKey, filters: Filters, limit: int) -> list[FeedItem]:
         """The items of one feed, newest first, ready to render."""
         items = []
-        for id_, _, story_text, cited in self._feed_query(
+        for id_, _, packed, cited in self._feed_query(
             key, filters, limit, "{id}, {published}, (SELECT d.story FROM seeds d WHERE d.path = s.path), {cited}"
         ):
-            story = story_from_json(story_text)
+            story = unpack_story(packed)
             if cited is None:
                 items.append(FeedItem(id=id_, story=story, article=story.article))
             else:  # an article known only as related coverage, as its citing story gives it

@@ -313,7 +313,7 @@ class History(Connection):
         for sid, kind, slug, seq, id_ in rows:
             yield sid, FeedKey(kind, slug), seq, id_
 
-    def story_texts(self, sids: Collection[int]) -> dict[int, str]:
+    def packed_stories(self, sids: Collection[int]) -> dict[int, bytes]:
         """The stored stories these story rows were derived from, by row: one query for
         many (at most the SQLite variable limit), not one each."""
         marks = ",".join("?" * len(sids))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "14"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "15"  # bump when the schema or the stored story format changes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- One row per seed file: how it looked on disk, and its last good normalized story.
+-- One row per seed file: how it looked on disk, and its last good normalized story
+-- (`codec.pack_story`: compressed JSON).
 CREATE TABLE IF NOT EXISTS seeds(
     path TEXT PRIMARY KEY, folder TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    digest TEXT NOT NULL, url TEXT, rank TEXT, story TEXT, error TEXT, warnings TEXT);
+    digest TEXT NOT NULL, url TEXT, rank TEXT, story BLOB, error TEXT, warnings TEXT);
 CREATE INDEX IF NOT EXISTS seeds_folder ON seeds(folder);
 CREATE INDEX IF NOT EXISTS seeds_errors ON seeds(path) WHERE error IS NOT NULL;
 -- A digest of each folder's seed names, sizes and mtimes as last published: a folder

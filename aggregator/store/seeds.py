@@ -60,12 +60,12 @@ class Seeds(Connection):
 
     def put_good_seed(
         self, path: str, size: int, mtime_ns: int, digest: str, url: str, rank: str,
-        story_json: str, warnings: Iterable[str],
+        story_data: bytes, warnings: Iterable[str],
     ) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO seeds(path, folder, size, mtime_ns, digest, url, rank, story, error, warnings)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-            (path, folder_of(path), size, mtime_ns, digest, url, rank, story_json,
+            (path, folder_of(path), size, mtime_ns, digest, url, rank, story_data,
              json.dumps(list(warnings), ensure_ascii=False)),
         )
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from aggregator.model import FeedKey, Refreshed, StoryRows, item_id
 from aggregator.store.bulk import BulkLoad
-from aggregator.store.codec import story_from_json, story_rows
+from aggregator.store.codec import story_rows, unpack_story
 
 
 class Stories(BulkLoad):
@@ -31,8 +31,8 @@ class Stories(BulkLoad):
             (url,),
         ).fetchone()
         if row is not None:
-            path, text = row
-            rows = story_rows(story_from_json(text), text)
+            path, packed = row
+            rows = story_rows(unpack_story(packed), packed)
             self.insert_story(path, rows)
             items.update(ref.article for ref in rows.refs)
             if track:
