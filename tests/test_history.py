@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -284,6 +285,26 @@ def test_an_edit_rewrites_at_most_one_archive_document_per_feed(site: Site) -> N
     pages = [p for p in result.written if p.startswith("archive/")]
     feeds = [p.rsplit("/", 1)[0] for p in pages]
     assert pages and len(feeds) == len(set(feeds)), pages
+
+
+def test_an_edit_of_an_old_story_writes_its_archive_documents_and_renders_no_page(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its items stay where they are (the same dates, the same story row): no feed's
+    members change, so neither the feeds nor the front page that counts them are rendered."""
+    write_stories(site, range(100))
+    publish(config(site), NOW)
+    site.write_seed("s/0030.md", story(30, START + timedelta(hours=7 * 30), title="Story 30, corrected"))
+    rendered: list[object] = []
+    site_pages = publish_module._site_pages
+
+    def counted(*args: Any) -> dict[str, bytes]:
+        rendered.append(args)
+        return site_pages(*args)
+
+    monkeypatch.setattr(publish_module, "_site_pages", counted)
+    result = publish(config(site), NOW)
+    assert result.written and all(p.startswith("archive/") for p in result.written), result.written
+    assert rendered == []
 
 
 # --- tombstones ------------------------------------------------------------------------------

@@ -342,6 +342,19 @@ def test_a_stored_story_comes_back_whole_from_bytes_that_never_vary() -> None:
     assert len(packed) < len(body) / 3  # most of a story is its body, which compresses well
 
 
+def test_a_story_derived_again_keeps_its_row_and_so_its_members(store: Store) -> None:
+    add(store, "a.md", story(u("a"), 1, related=(article("https://news.org/n", 0),)))
+    add(store, "b.md", story(u("b"), 2))
+    with store.transaction():
+        cold(store, 0)
+    sids = dict(store.db.execute("SELECT url, sid FROM stories"))
+    add(store, "a.md", story(u("a"), 1, title="A story, corrected", related=(article("https://news.org/n", 0),)))
+    assert dict(store.db.execute("SELECT url, sid FROM stories")) == sids
+    ids = {item_id(u("a")), item_id("https://news.org/n")}
+    with store.transaction():
+        assert store.update_members(EVERY, ids, NOW) == (set(), {(ALL, 0), (AI, 0), (EX, 0), (NEWS, 0)})
+
+
 def test_insert_story_refuses_a_url_already_stored(store: Store) -> None:
     s = story(u("a"), 1)
     text = pack_story(s)

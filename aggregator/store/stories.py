@@ -33,19 +33,22 @@ class Stories(BulkLoad):
         if row is not None:
             path, packed = row
             rows = story_rows(unpack_story(packed), packed)
-            self.insert_story(path, rows)
+            # The same row number: members that point at it stay the same, so an edit that
+            # moves no item changes no feed's members (nor the front page that counts them).
+            self.insert_story(path, rows, old[0] if old is not None else None)
             items.update(ref.article for ref in rows.refs)
             if track:
                 touched |= self.feeds_of_stories([url])
         return Refreshed(existed, row is not None, frozenset(touched), frozenset(items))
 
-    def insert_story(self, path: str, rows: StoryRows) -> bool:
-        """Insert a story that is not in `stories` yet; False if its URL already is."""
+    def insert_story(self, path: str, rows: StoryRows, sid: int | None = None) -> bool:
+        """Insert a story that is not in `stories` yet, as row `sid` when given (a free
+        one: the story's own, deleted); False if its URL already is."""
         try:
             sid = self.db.execute(
-                "INSERT INTO stories(url, id, path, published, provider, provider_name, flag, quality, digest)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*rows.story[:2], path, *rows.story[2:], rows.digest),  # the columns' order
+                "INSERT INTO stories(sid, url, id, path, published, provider, provider_name, flag, quality, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, *rows.story[:2], path, *rows.story[2:], rows.digest),  # the columns' order
             ).lastrowid
         except sqlite3.IntegrityError:
             return False
