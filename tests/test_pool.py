@@ -20,14 +20,14 @@ def test_a_fork_waits_for_a_thread_in_sqlite_that_holds_forking(tmp_path: Path) 
     writing = threading.Event()
 
     def hub_write() -> None:
-        conn = sqlite3.connect(db, isolation_level=None)
-        with pool.FORKING:
+        with pool.FORKING:  # every SQLite call of the thread, its connection's close too (as the hub's)
+            conn = sqlite3.connect(db, isolation_level=None)
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("INSERT INTO t VALUES ('thread')")
             writing.set()
             threading.Event().wait(0.3)  # the fork below is asked for meanwhile
             conn.execute("COMMIT")
-        conn.close()
+            conn.close()
 
     thread = threading.Thread(target=hub_write)
     thread.start()
