@@ -186,7 +186,7 @@ class StoryRows(NamedTuple):
     story: StoryRow
     topics: tuple[TopicRow, ...]
     refs: tuple[RefRow, ...]
-    digest: str  # of the story's JSON: feeds compare it to know whether an item changed
+    digest: str  # of the story as stored (`codec.pack_story`): feeds compare it to know whether an item changed
 
     def names(self) -> Iterator[tuple[str, str, str | None]]:
         """(kind, slug, given name) of every provider and topic the story names: the
@@ -255,6 +255,7 @@ class Meta(Enum):
     OUTPUT_DIGEST = "output_digest"  # of the settings that change rendered bytes
     PARSE_DIGEST = "parse_digest"  # of the settings that change what a seed normalizes to
     BULK_LOAD = "bulk_load"  # a bulk load is under way: a killed one is finished on open
+    FRONT = "front_digest"  # of the front page's stories when it was last written (`publish._front_digest`)
 
 
 def epoch(moment: datetime) -> int:

@@ -357,8 +357,9 @@ def _write_feeds(store: StateStore, config: Config, now: datetime, on_feeds: Cal
     stale = plan.Stale({**dict.fromkeys(kept.feeds, False), **stale.feeds}, stale.pages)
     infos = {key: render.feed_info(key, config.site, names) for key, found in heads.items() if found}
     todo = plan.plan(stale, heads, infos, look.known, look.outputs, {key: kept.mark(key) for key in heads})
+    front = _front_digest(store, filters) if FeedKey("all") in stale.feeds else None
     store.release_memory()  # the feeds and archive documents are written by forked workers
-    written, removed = _carry_out(store, config, filters, todo, names, kept, on_feeds)
+    written, removed = _carry_out(store, config, filters, todo, names, kept, front, on_feeds)
     with store.transaction():
         store.clear_dirty(stale.feeds)
         store.clear_dirty_history()
@@ -420,10 +421,11 @@ def _damaged(feeds_dir: Path, outputs: dict[str, tuple[int, int]]) -> list[str]:
 
 
 def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.RenderPlan,
-               names: Names, kept: history.Update,
+               names: Names, kept: history.Update, front: str | None,
                on_feeds: Callable[[str], None] | None = None) -> tuple[list[str], list[str]]:
     """Write and remove what the plan and the history update say, and record it in the
-    state; returns (written, removed)."""
+    state; returns (written, removed). `front`: the front page's stories now
+    (`_front_digest`), when the combined feed was looked at."""
     feeds_dir = config.paths.feeds
     written: list[str] = []
     rendered: list[str] = []
@@ -440,7 +442,9 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
     take(history.write_pages(store, config, kept))
     gone = sorted({*todo.remove, *kept.remove})
     removed = [path for path in gone if write.remove(feeds_dir, path)]
-    if todo.pages or todo.render or kept.feeds:
+    # The pages show the feeds' titles and sizes, and the front page more stories than a
+    # feed may hold: one of those can change while no feed's newest items do.
+    if todo.pages or todo.render or kept.feeds or (front is not None and front != store.get_meta(Meta.FRONT)):
         take(_write_files(feeds_dir, _site_pages(store, config, filters, names, todo.live)))
     with store.transaction():
         for path in rendered:
@@ -449,7 +453,15 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
         for path in gone:
             store.delete_output(path)
         store.set_feed_rows(todo.rows)
+        if front is not None:
+            store.set_meta(Meta.FRONT, front)
     return written, removed
+
+
+def _front_digest(store: StateStore, filters: Filters) -> str:
+    """What the front page's list of stories depends on: the combined feed's newest
+    `html.FRONT_STORIES` items, as a feed's heads are compared."""
+    return plan.heads_digest(store.feed_heads(FeedKey("all"), filters, html.FRONT_STORIES))
 
 
 def _site_pages(store: StateStore, config: Config, filters: Filters, names: Names,

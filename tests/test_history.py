@@ -307,6 +307,19 @@ def test_an_edit_of_an_old_story_writes_its_archive_documents_and_renders_no_pag
     assert rendered == []
 
 
+@pytest.mark.parametrize("archives", [True, False])
+def test_an_edit_of_a_story_on_the_front_page_and_in_no_feed_writes_the_front_page(site: Site, archives: bool) -> None:
+    """The front page shows more stories than a feed may (30 against `max_items`): a story
+    among them can change while no feed's newest items do."""
+    write_stories(site, range(100))
+    cfg = config(site, max_items=2, archives=archives)
+    publish(cfg, NOW)
+    site.write_seed("s/0080.md", story(80, START + timedelta(hours=7 * 80), title="Story 80, corrected"))
+    result = publish(cfg, NOW)
+    assert not [p for p in result.written if render.key_of_path(p) is not None], result.written
+    assert b"Story 80, corrected" in (site.feeds / render.INDEX_PATH).read_bytes()
+
+
 # --- tombstones ------------------------------------------------------------------------------
 
 
@@ -486,8 +499,12 @@ def test_items_back_after_every_item_went_have_no_tombstone(site: Site) -> None:
     assert tombstones(data) == []
 
 
-def test_a_first_publish_whose_members_were_not_stored_lays_them_out_again(
-        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("failing", ["insert_members", "write_pages"])
+def test_a_first_publish_that_failed_lays_its_members_out_again(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    """The disk fills while the members are stored (nothing of them is kept), or once they
+    are stored, while the archive documents are written: the next publish gives what a
+    first publish gives."""
     write_stories(site, range(40))
     cfg = config(site)
 
@@ -495,7 +512,10 @@ def test_a_first_publish_whose_members_were_not_stored_lays_them_out_again(
         raise OSError(28, "No space left on device", str(site.state))
 
     with monkeypatch.context() as patch:
-        patch.setattr(StateStore, "insert_members", disk_full)
+        if failing == "insert_members":
+            patch.setattr(StateStore, "insert_members", disk_full)
+        else:
+            patch.setattr(history, "write_pages", disk_full)
         with pytest.raises(OutputError, match="No space left") as failure:
             publish(cfg, NOW)
     assert str(site.state) in str(failure.value)

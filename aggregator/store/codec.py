@@ -44,7 +44,9 @@ PACK_LEVEL = 3
 
 
 def pack_story(story: Story) -> bytes:
-    """Compact JSON with sorted keys, compressed: the same story always gives the same bytes."""
+    """Compact JSON with sorted keys, compressed: the same story always gives the same
+    bytes (with the same zlib; another one may compress differently, and the stories it
+    parses then count as changed once)."""
     return zlib.compress(orjson.dumps(
         {
             "article": _article_dict(story.article),

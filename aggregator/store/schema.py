@@ -20,12 +20,12 @@ CREATE TABLE IF NOT EXISTS folders(folder TEXT PRIMARY KEY, digest TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS stories(
     sid INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, id TEXT NOT NULL, path TEXT NOT NULL, published INTEGER NOT NULL,
     provider TEXT NOT NULL, provider_name TEXT, flag INTEGER, quality INTEGER,
-    digest TEXT NOT NULL);  -- the story's JSON stays in its seed's row, stored once
+    digest TEXT NOT NULL);  -- the stored story stays in its seed's row, stored once
 -- One row per (topic, story); a story's topics are distinct slugs (the normalizer).
 CREATE TABLE IF NOT EXISTS story_topics(
     slug TEXT NOT NULL, url TEXT NOT NULL, name TEXT NOT NULL, published INTEGER NOT NULL, id TEXT NOT NULL);
 -- Related coverage: one row per (article, citing story), distinct (the normalizer); the
--- article's data is read from the citing story's JSON, so it is stored once. Keys are
+-- article's data is read from the citing story as stored, so it is stored once. Keys are
 -- short: the article by its item id, the story by its row number (half the size of
 -- URLs in the table and its indexes, which a cold publish builds over 450,000 rows).
 CREATE TABLE IF NOT EXISTS refs(

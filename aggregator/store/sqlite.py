@@ -29,9 +29,9 @@ class Store(Seeds, Stories, Feeds, History, Subscriptions):
 
     def __init__(self, path: Path, readonly: bool = False, beside: tuple[int, int] | None = None) -> None:
         """The state at `path`, created or brought to this version. `readonly`: a render
-        worker's view, reads only, beside the writer (WAL). `beside`: another writing
-        connection of the same publish, to the file of that identity only (never one
-        created or replaced meanwhile), with no schema work."""
+        worker's view, reads only, beside the writer (WAL). `beside`: a writing connection
+        beside the daemon's own (the WebSub hub's), to the file of that identity only
+        (never one created or replaced meanwhile), with no schema work."""
         self.path = path
         self._bulk_names: Counter[tuple[str, str, str]] | None = None  # see bulk_load
         if readonly or beside is not None:
