@@ -282,6 +282,7 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
         cuts: list[int | None] = [None, *store.story_dates(workers), None]
         jobs = [PagesJob(store.path, config, pages, update.numbers, update.counts, after, until)
                 for after, until in itertools.pairwise(cuts)]
+        store.release_memory()  # or each worker would hold its share of the page cache
         with pool.fork_pool(workers) as executor:
             packed = list(executor.map(_pages_worker, jobs))
         done = [result.unpack() for result in packed]  # once every worker is gone

@@ -358,7 +358,6 @@ def _write_feeds(store: StateStore, config: Config, now: datetime, on_feeds: Cal
     infos = {key: render.feed_info(key, config.site, names) for key, found in heads.items() if found}
     todo = plan.plan(stale, heads, infos, look.known, look.outputs, {key: kept.mark(key) for key in heads})
     front = _front_digest(store, filters) if FeedKey("all") in stale.feeds else None
-    store.release_memory()  # the feeds and archive documents are written by forked workers
     written, removed = _carry_out(store, config, filters, todo, names, kept, front, on_feeds)
     with store.transaction():
         store.clear_dirty(stale.feeds)
@@ -524,6 +523,7 @@ def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[F
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
     jobs = [RenderJob(store.path, config, filters, c, {i.key: histories[i.key] for i in c if i.key in histories})
             for c in chunks if c]
+    store.release_memory()  # or each worker would hold its share of the page cache
     with pool.fork_pool(workers) as executor:
         for done in executor.map(_render_chunk, jobs):
             yield from done

@@ -357,11 +357,11 @@ def test_a_story_derived_again_keeps_its_row_and_so_its_members(store: Store) ->
 
 def test_insert_story_refuses_a_url_already_stored(store: Store) -> None:
     s = story(u("a"), 1)
-    text = pack_story(s)
+    packed = pack_story(s)
     with store.transaction():
         put_seed(store, "a.md", s)
-        assert store.insert_story("a.md", story_rows(s, text)) is True
-        assert store.insert_story("b.md", story_rows(s, text)) is False
+        assert store.insert_story("a.md", story_rows(s, packed)) is True
+        assert store.insert_story("b.md", story_rows(s, packed)) is False
     assert store.db.execute("SELECT path FROM stories").fetchall() == [("a.md",)]
     assert store.count_stories(EVERY) == (1, 0)
 
@@ -910,7 +910,7 @@ def test_merging_fresh_members_keeps_seqs_and_leaves_tombstones(store: Store) ->
 
 
 def test_a_second_writer_opens_only_the_same_state_and_creates_nothing(store: Store, path: Path) -> None:
-    beside = Store(path, beside=store.identity)
+    beside = Store(path, beside=identity(path))
     beside.set_meta(Meta.RENDERED_AT, "1")  # it writes, beside the first connection
     beside.close()
     assert store.get_meta(Meta.RENDERED_AT) == "1"

@@ -42,9 +42,6 @@ class Transactions(Protocol):
     def release_memory(self) -> None:
         """The memory the backend caches for this connection given back (before forking
         workers, which would otherwise each hold their share of it)."""
-    @property
-    def identity(self) -> tuple[int, int] | None:
-        """Which file the store opened (device, inode)."""
     def replaced(self) -> bool:
         """Whether the state was deleted or replaced behind the store's back."""
 

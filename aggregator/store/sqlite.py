@@ -81,11 +81,6 @@ class Store(Seeds, Stories, Feeds, History, Subscriptions):
     def close(self) -> None:
         self.db.close()
 
-    @property
-    def identity(self) -> tuple[int, int] | None:
-        """Which file this connection opened (device, inode)."""
-        return self._identity
-
     def replaced(self) -> bool:
         """Whether the database file was deleted or replaced since it was opened."""
         return identity(self.path) != self._identity
