@@ -499,17 +499,21 @@ def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
 
 def _render_infos(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
                   names: Names, histories: Mapping[FeedKey, FeedHistory]) -> Iterator[tuple[str, bool]]:
+    folders: set[Path] = set()
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items)
         files = render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY),
                                    config.hubs)
-        yield from _write_files(config.paths.feeds, files)
+        yield from _write_files(config.paths.feeds, files, folders)
+    write.sync_folders(folders)  # once per folder, not once per file: a cold publish writes hundreds
 
 
-def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> Iterator[tuple[str, bool]]:
-    """(path, whether its bytes changed) of each file, written atomically if they did."""
+def _write_files(feeds_dir: Path, files: dict[str, bytes],
+                 folders: set[Path] | None = None) -> Iterator[tuple[str, bool]]:
+    """(path, whether its bytes changed) of each file, written atomically if they did;
+    with `folders`, the folders written in are added to it for the caller to fsync."""
     for path, data in files.items():
-        yield path, write.write_if_changed(feeds_dir, path, data)
+        yield path, write.write_if_changed(feeds_dir, path, data, folders)
 
 
 def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
