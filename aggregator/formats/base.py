@@ -6,7 +6,7 @@ import html
 import itertools
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -57,6 +57,14 @@ class Feed:
     names: Names
     history: FeedHistory = NO_HISTORY  # its archive and tombstones, in the Atom subscription document
     hubs: tuple[str, ...] = ()  # WebSub hubs that push it: advertised in every feed format
+    contents: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # `content`'s, by item id
+
+    def content(self, item: FeedItem) -> str:
+        """The item's HTML (`content_html`), made once for every format of the feed."""
+        found = self.contents.get(item.id)
+        if found is None:
+            found = self.contents[item.id] = content_html(item, self.names)
+        return found
 
     def url(self, fmt: Format) -> str:
         """The absolute URL of this feed in format `fmt`."""

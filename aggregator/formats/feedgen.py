@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aggregator import __version__
-from aggregator.formats.base import Feed, Format, content_html, rfc822, updated
+from aggregator.formats.base import Feed, Format, rfc822, updated
 from aggregator.model import FeedItem, item_id
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def generator(feed: Feed, fmt: Format, fill: EntryFiller,
         # add_entry() first: it gives the entry the feed's extensions (media, dc).
         entry = gen.add_entry(order="append")
         _fill_shared(entry, item, feed)
-        fill(entry, item, content_html(item, feed.names))
+        fill(entry, item, feed.content(item))
         _fill_image(entry, item)
     return gen
 

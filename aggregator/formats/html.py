@@ -120,6 +120,7 @@ def _where(exc: jinja2.TemplateError, name: str) -> str:
     return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else name
 
 
+@functools.lru_cache(maxsize=8192)  # a page set repeats its URLs: a story is in several feeds
 def safe_url(url: str) -> str | None:
     """`url` if it is an absolute http(s) URL, else None: a seed cannot make a page run a script."""
     try:

@@ -10,11 +10,12 @@ the grouping without parsing `content_html`:
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from aggregator.formats.base import Feed, Format, content_html, updated
+import orjson
+
+from aggregator.formats.base import Feed, Format, updated
 from aggregator.model import Article, FeedItem
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -41,7 +42,7 @@ def _item(item: FeedItem, feed: Feed) -> dict[str, Any]:
         "id": item.id,
         "url": article.url,
         "title": article.title,
-        "content_html": content_html(item, feed.names),
+        "content_html": feed.content(item),
     }
     if article.excerpt:
         data["summary"] = article.excerpt
@@ -71,7 +72,10 @@ def render(feed: Feed) -> bytes:
         **({"hubs": [{"type": "WebSub", "url": hub} for hub in feed.hubs]} if feed.hubs else {}),
         "items": [_item(item, feed) for item in feed.items],
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    # Indented by two spaces, non-ASCII as UTF-8, a newline at the end: the bytes of
+    # `json.dumps(ensure_ascii=False, indent=2)`, written some twenty times faster (the
+    # standard library indents in Python), which a publish pays once per feed.
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 JSON_FEED = Format(name="json", label="JSON Feed", suffix=".json", media_type="application/feed+json",
