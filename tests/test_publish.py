@@ -659,3 +659,21 @@ def test_the_server_lets_caches_keep_a_feed_as_long_as_its_rate_allows(site: Sit
                 assert response.headers["Cache-Control"] == cache_control, path
     finally:
         server.stop()
+
+
+def test_each_folder_written_in_is_fsynced_and_a_folder_of_many_feeds_once(site: Site,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator import write
+
+    for n, topic in enumerate(("Science", "Space", "Health", "Climate")):
+        site.write_seed(f"{n}.md", seed_text(url=f"https://www.example.com/news/{n}", title=f"Story {n}",
+                                             topics=(topic,)))
+    synced: list[Path] = []
+    monkeypatch.setattr(write, "_fsync_dir", synced.append)
+    result = site.publish("-v")
+    assert result.exit_code == 0, result.output
+    written = [line.removeprefix("wrote ") for line in result.output.splitlines() if line.startswith("wrote ")]
+    topics = (site.feeds / "topics").resolve()
+    assert len([path for path in written if path.startswith("topics/")]) >= 16  # 4 feeds in 4 formats
+    assert {(site.feeds / path).parent.resolve() for path in written} <= set(synced)
+    assert synced.count(topics) == 1
