@@ -8,7 +8,9 @@ Hugo then writes RSS and Atom for the home page and for every topic and provider
 per outlet; `aggregator publish` writes everything it writes by default (RSS, Atom,
 JSON Feed, archives, pages). Each run starts cold (no output, no state, no Hugo
 resources); the two take turns, `--repeat` times, and the medians and their ratio are
-printed and saved as JSON, with the peak memory of each process tree.
+printed and saved as JSON, with the peak memory of each process tree. A third run in
+each turn is `bench.floor`: Hugo's output alone, written with yaml-rs and feedgen in
+Python and nothing else, the least a publisher on those parts could take.
 
     python -m bench.hugo --sizes 1000 10000 50000 --repeat 3
 
@@ -124,7 +126,7 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
         shutil.rmtree(site, ignore_errors=True)
         convert(corpus, site)
     ours = WORK / f"hugo-ours-{size}"
-    runs: dict[str, list[dict[str, float]]] = {"aggregator": [], "hugo": []}
+    runs: dict[str, list[dict[str, float]]] = {"aggregator": [], "hugo": [], "floor": []}
     for _ in range(repeat):
         for name in runs:
             shutil.rmtree(site / "public", ignore_errors=True)
@@ -133,6 +135,8 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
             if name == "hugo":
                 args = ["hugo", "--quiet", "--source", str(site.resolve()), "--destination",
                         str((site / "public").resolve()), "--cacheDir", str((site / "cache").resolve())]
+            elif name == "floor":
+                args = [sys.executable, "-m", "bench.floor", str(corpus), str(ours / "feeds")]
             else:
                 args = [sys.executable, "-m", "aggregator", "publish", "-q", "--seeds", str(corpus),
                         "--feeds", str(ours / "feeds"), "--state", str(ours / "state.sqlite")]
@@ -141,6 +145,7 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
     for name, found in runs.items():
         result[name] = median(found)
     result["ratio"] = round(result["aggregator"]["wall_s"] / result["hugo"]["wall_s"], 3)
+    result["floor_ratio"] = round(result["floor"]["wall_s"] / result["hugo"]["wall_s"], 3)
     return result
 
 
@@ -151,15 +156,17 @@ def main() -> None:
     cache_bytecode()
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
     print(version)
-    print("| seeds | aggregator publish, cold (every output) | Hugo, RSS + Atom per term | ratio |")
-    print("|---|---|---|---|")
+    print("| seeds | aggregator publish, cold (every output) | Hugo, RSS + Atom per term | ratio |"
+          " yaml-rs + feedgen, Hugo's output only | its ratio |")
+    print("|---|---|---|---|---|---|")
     results = []
     for size in args.sizes:
         found = bench_size(size, args.repeat)
         results.append(found)
-        ours, hugo = found["aggregator"], found["hugo"]
+        ours, hugo, floor = found["aggregator"], found["hugo"], found["floor"]
         print(f"| {size:,} | {ours['wall_s']:.2f} s, {ours['peak_pss_mb']:.0f} MB | {hugo['wall_s']:.2f} s, "
-              f"{hugo['peak_pss_mb']:.0f} MB | {found['ratio']:.2f} |", flush=True)
+              f"{hugo['peak_pss_mb']:.0f} MB | {found['ratio']:.2f} | {floor['wall_s']:.2f} s, "
+              f"{floor['peak_pss_mb']:.0f} MB | {found['floor_ratio']:.2f} |", flush=True)
     save(args.out, {"hugo": version, "runs": results})
 
 

@@ -1,0 +1,30 @@
+"""The benchmarks' own parts that make a claim: `bench.floor` writes what Hugo writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.generate import generate
+from tests.conftest import REPO, read_feed
+
+
+def test_the_floor_writes_every_feed_hugo_writes_in_rss_and_atom_newest_first(tmp_path: Path) -> None:
+    generate(tmp_path / "seeds", 120, seed=7)
+    proc = subprocess.run([sys.executable, "-m", "bench.floor", str(tmp_path / "seeds"), str(tmp_path / "out")],
+                          cwd=REPO, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    atoms = sorted(out.rglob("*.atom.xml"))
+    assert len(atoms) == len(list(out.rglob("*.rss.xml"))) == int(proc.stdout.split()[2])
+    assert {p.parent.name for p in atoms} == {"out", "topics", "providers"}
+    combined = read_feed((out / "all.atom.xml").read_bytes())
+    assert len(combined.entries) == 50
+    dates = [entry.published_parsed for entry in combined.entries]
+    assert dates == sorted(dates, reverse=True)
+    for path in atoms:
+        feed = read_feed(path.read_bytes())
+        rss = read_feed(path.with_name(path.name.replace(".atom.", ".rss.")).read_bytes())
+        assert not feed.bozo and not rss.bozo, path
+        assert [e.id for e in feed.entries] == [e.id for e in rss.entries] != []
