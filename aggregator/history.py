@@ -129,7 +129,7 @@ def _replace_all(store: StateStore, config: Config, filters: Filters) -> dict[Fe
     with no_cycle_collection():
         by_feed = store.members_by_feed(filters)
         if store.has_members():
-            store.merge_members(((kind, slug, *member) for (kind, slug), found in by_feed.items()  # type: ignore[misc]
+            store.merge_members(((kind, slug, *member) for (kind, slug), found in by_feed.items()
                                  for member in found), filters.now, feeds.max_items)
             return store.archive_pages(None, feeds.archive_page_items)
         layout = ColdLayout(by_feed, feeds.max_items)
@@ -142,7 +142,7 @@ def _replace_all(store: StateStore, config: Config, filters: Filters) -> dict[Fe
             for kind, slug, total in layout.ends if total}
 
 
-MemberRow = tuple[str, str, str, int, int, int | None]  # (kind, slug, id, published, sid, seq)
+MemberRow = tuple[str, str, bytes, int, int, int | None]  # (kind, slug, id as stored, published, sid, seq)
 
 
 class ColdLayout:
@@ -151,7 +151,7 @@ class ColdLayout:
     to insert (kind, slug, id, published, sid, seq) in key order, letting go of each
     feed's members as it goes."""
 
-    def __init__(self, by_feed: dict[tuple[str, str], list[tuple[str, int, int]]], newest: int) -> None:
+    def __init__(self, by_feed: dict[tuple[str, str], list[tuple[bytes, int, int]]], newest: int) -> None:
         self.by_feed = by_feed  # {(kind, slug): [(id, published, sid)]}: by date after this, emptied by `rows`
         self.newest = newest
         self.ends: list[tuple[str, str, int]] = []
@@ -161,7 +161,7 @@ class ColdLayout:
             found.sort(key=_SECOND, reverse=True)
             self.ends.append((kind, slug, max(0, len(found) - newest)))
 
-    def members(self, names: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    def members(self, names: Iterable[tuple[str, str, bytes]]) -> list[tuple[str, str, bytes]]:
         """Those of these (kind, slug, id) that are members."""
         names = list(names)
         ids = {feed: {m[0] for m in self.by_feed.get(feed, ())} for feed in {(kind, slug) for kind, slug, _ in names}}

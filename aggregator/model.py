@@ -154,7 +154,7 @@ class StoryRow(NamedTuple):
     """A story's row of the `stories` table."""
 
     url: str
-    id: str
+    id: bytes  # the story's item id as stored (`codec.id_key`)
     published: int  # epoch seconds
     provider: str  # domain
     provider_name: str | None  # as this seed gives it
@@ -170,7 +170,7 @@ class TopicRow(NamedTuple):
 class RefRow(NamedTuple):
     """One article cited as related coverage by a story."""
 
-    article: str  # the article's item id
+    article: bytes  # the article's item id as stored (`codec.id_key`)
     provider: str  # domain
     provider_name: str | None  # as the citing seed gives it
     published: int  # epoch seconds

@@ -33,7 +33,7 @@ from aggregator.model import (
     seed_rank,
 )
 from aggregator.store import StateStore, Store, identity
-from aggregator.store.codec import pack_story, story_rows, unpack_story
+from aggregator.store.codec import id_key, id_text, pack_story, story_rows, unpack_story
 from aggregator.store.schema import INDEXES, MEMBER_INDEXES, MEMBER_TRIGGERS, SCHEMA_VERSION, TRIGGERS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -418,7 +418,7 @@ def test_feed_items_are_newest_first_ties_by_id_at_most_limit(store: Store) -> N
         add(store, f"{n}.md", s)
     tied = sorted(item_id(url) for url in urls[1:4])
     expected = [*tied, item_id(urls[4]), item_id(urls[0])]
-    digests = dict(store.db.execute("SELECT id, digest FROM stories"))
+    digests = {id_text(i): d for i, d in store.db.execute("SELECT id, digest FROM stories")}
     for key in (ALL, EX, AI):
         assert store.feed_heads(key, EVERY, 10) == [Head(i, digests[i]) for i in expected]
         assert ids(store.feed_heads(key, EVERY, 4)) == expected[:4]
@@ -793,7 +793,7 @@ def cold(store: Store, newest: int) -> None:
 
 
 def members_of(store: Store) -> set[tuple[str, str, str]]:
-    return {(kind, slug, id_) for kind, slug, id_ in store.db.execute("SELECT kind, slug, id FROM members")}
+    return {(kind, slug, id_text(id_)) for kind, slug, id_ in store.db.execute("SELECT kind, slug, id FROM members")}
 
 
 def test_replacing_the_members_at_once_gives_what_they_are_item_by_item(store: Store) -> None:
@@ -814,7 +814,8 @@ def test_replacing_the_members_at_once_gives_what_they_are_item_by_item(store: S
     }
     # The shared article's data comes from the first citing story by URL: a.
     sid_a = store.db.execute("SELECT sid FROM stories WHERE url=?", (u("a"),)).fetchone()[0]
-    assert store.db.execute("SELECT sid FROM members WHERE id=?", (item_id("https://news.org/shared"),)).fetchone() \
+    shared_id = id_key(item_id("https://news.org/shared"))
+    assert store.db.execute("SELECT sid FROM members WHERE id=?", (shared_id,)).fetchone() \
         == (sid_a,)
 
 
@@ -848,7 +849,7 @@ def test_members_are_archived_oldest_first_and_a_seq_is_never_given_twice(store:
         assert store.archive_members(ALL, newest) == [0, 1, 2]
         assert store.archive_members(ALL, newest) == []
     assert store.archive_pages([ALL], 2) == {ALL: {1: 2, 2: 1}}
-    order = [id_ for (id_,) in store.db.execute(
+    order = [id_text(id_) for (id_,) in store.db.execute(
         "SELECT id FROM members WHERE kind='all' AND seq IS NOT NULL ORDER BY seq")]
     assert order[:3] == [item_id(u("0")), item_id(u("1")), item_id(u("2"))]
     remove(store, "2.md", u("2"))
@@ -880,9 +881,9 @@ def test_forgetting_the_history_empties_its_tables(store: Store) -> None:
     add(store, "a.md", story(u("a"), 1))
     with store.transaction():
         cold(store, 10)
-        store.mark_dirty_items(["x"])
+        store.mark_dirty_items([item_id(u("x"))])
         store.mark_dirty_pages([(ALL, 1)])
-        assert store.has_members() and store.dirty_items() == {"x"} and store.dirty_pages() == {(ALL, 1)}
+        assert store.has_members() and store.dirty_items() == {item_id(u("x"))} and store.dirty_pages() == {(ALL, 1)}
         store.forget_history()
     assert not store.has_members() and store.dirty_items() == set() and store.dirty_pages() == set()
 
@@ -892,14 +893,14 @@ def test_merging_fresh_members_keeps_seqs_and_leaves_tombstones(store: Store) ->
         add(store, f"{n}.md", story(u(str(n)), n))
     with store.transaction():
         cold(store, 1)
-    before = dict(((kind, slug, id_), seq) for kind, slug, id_, seq in store.db.execute(
+    before = dict(((kind, slug, id_text(id_)), seq) for kind, slug, id_, seq in store.db.execute(
         "SELECT kind, slug, id, seq FROM members"))
     remove(store, "1.md", u("1"))
     add(store, "9.md", story(u("9"), 9, topics=(("biz", "Biz"),)))
     with store.transaction():
         store.merge_members(((kind, slug, *m) for (kind, slug), found in store.members_by_feed(EVERY).items()
                              for m in found), NOW + 1, 1)
-    after = dict(((kind, slug, id_), seq) for kind, slug, id_, seq in store.db.execute(
+    after = dict(((kind, slug, id_text(id_)), seq) for kind, slug, id_, seq in store.db.execute(
         "SELECT kind, slug, id, seq FROM members"))
     kept = {k: v for k, v in before.items() if k in after and v is not None}
     assert kept and {k: after[k] for k in kept} == kept
@@ -957,3 +958,10 @@ def test_archive_pages_near_a_document_agree_with_counting_them_all(path: Path) 
         assert store.archive_pages_near({key: set()}, 10) == {key: {n: everything[n] for n in (18, 19, 20)}}
     finally:
         store.close()
+
+
+def test_an_item_id_is_stored_as_sixteen_bytes_that_sort_as_its_text() -> None:
+    ids = [item_id(f"https://news.org/{n}") for n in range(500)]
+    keys = [id_key(i) for i in ids]
+    assert {len(k) for k in keys} == {16} and [id_text(k) for k in keys] == ids
+    assert [id_text(k) for k in sorted(keys)] == sorted(ids)  # a feed's ties, broken by id, keep their order

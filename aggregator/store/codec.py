@@ -82,13 +82,31 @@ def unpack_story(packed: bytes) -> Story:
     )
 
 
+# An item id (`model.item_id`: "urn:uuid:" and 36 characters) is stored as the UUID's 16
+# bytes: ids fill the members, the citations and their indexes, 45 bytes each as text.
+# The bytes sort as the text does, so a feed's order (ties broken by id) is the same.
+_UUID = "urn:uuid:"
+
+
+def id_key(id_: str) -> bytes:
+    """The stored form of an item id."""
+    return bytes.fromhex(id_[9:].replace("-", ""))
+
+
+def id_text(key: bytes) -> str:
+    """The item id of its stored form (`id_key`)."""
+    x = key.hex()
+    return f"{_UUID}{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
 def story_rows(story: Story, story_data: bytes) -> StoryRows:
     """The rows a story is stored as, with the digest of its stored bytes."""
     article = story.article
     return StoryRows(
-        story=StoryRow(story.url, story.id, epoch(article.published), article.provider.domain, article.provider.name,
-                       None if story.published_flag is None else int(story.published_flag), story.quality),
+        story=StoryRow(story.url, id_key(story.id), epoch(article.published), article.provider.domain,
+                       article.provider.name, None if story.published_flag is None else int(story.published_flag),
+                       story.quality),
         topics=tuple(TopicRow(t.slug, t.name) for t in story.topics),
-        refs=tuple(RefRow(a.id, a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related),
+        refs=tuple(RefRow(id_key(a.id), a.provider.domain, a.provider.name, epoch(a.published)) for a in story.related),
         digest=model.digest(story_data),
     )

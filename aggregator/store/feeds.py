@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from aggregator.model import FeedItem, FeedKey, FeedRow, Filters, Head, StoryCounts
-from aggregator.store.codec import unpack_story
+from aggregator.store.codec import id_text, unpack_story
 from aggregator.store.connection import Connection
 
 
@@ -109,7 +109,7 @@ class Feeds(Connection):
     def feed_heads(self, key: FeedKey, filters: Filters, limit: int) -> list[Head]:
         """A feed's items as far as its bytes go, newest first: no JSON read."""
         rows = self._feed_query(key, filters, limit, "{id}, {published}, s.digest")
-        return [Head(id_, digest) for id_, _, digest in rows]
+        return [Head(id_text(id_), digest) for id_, _, digest in rows]
 
     def feed_items(self, key: FeedKey, filters: Filters, limit: int) -> list[FeedItem]:
         """The items of one feed, newest first, ready to render."""
@@ -117,11 +117,11 @@ class Feeds(Connection):
         for id_, _, packed, cited in self._feed_query(
             key, filters, limit, "{id}, {published}, (SELECT d.story FROM seeds d WHERE d.path = s.path), {cited}"
         ):
-            story = unpack_story(packed)
+            story, id_ = unpack_story(packed), id_text(id_)
             if cited is None:
                 items.append(FeedItem(id=id_, story=story, article=story.article))
             else:  # an article known only as related coverage, as its citing story gives it
-                article = next(a for a in story.related if a.id == cited)
+                article = next(a for a in story.related if a.id == id_)
                 items.append(FeedItem(id=id_, story=None, article=article))
         return items
 

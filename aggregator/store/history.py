@@ -7,7 +7,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from aggregator.model import FeedKey, Filters, Member, Tombstone
+from aggregator.model import FeedKey, FeedKind, Filters, Member, Tombstone
+from aggregator.store.codec import id_key, id_text
 from aggregator.store.connection import Connection
 from aggregator.store.feeds import CITATION_SHOWN
 from aggregator.store.feeds import STORY_FILTER as _FILTER
@@ -34,10 +35,10 @@ class History(Connection):
     # --- what to look at again ---
 
     def mark_dirty_items(self, ids: Iterable[str]) -> None:
-        self.db.executemany("INSERT OR IGNORE INTO dirty_items(id) VALUES (?)", [(i,) for i in ids])
+        self.db.executemany("INSERT OR IGNORE INTO dirty_items(id) VALUES (?)", [(id_key(i),) for i in ids])
 
     def dirty_items(self) -> set[str]:
-        return {i for (i,) in self.db.execute("SELECT id FROM dirty_items")}
+        return {id_text(i) for (i,) in self.db.execute("SELECT id FROM dirty_items")}
 
     def mark_dirty_pages(self, pages: Iterable[tuple[FeedKey, int]]) -> None:
         self.db.executemany("INSERT OR IGNORE INTO dirty_pages(kind, slug, page) VALUES (?, ?, ?)",
@@ -81,10 +82,15 @@ class History(Connection):
 
     def members_now(self, filters: Filters, ids: Collection[str]) -> list[Member]:
         """What the stories say the members among these items are now."""
+        return [Member(kind, slug, id_text(id_), published, sid)
+                for kind, slug, id_, published, sid in self._members_now(filters, ids)]
+
+    def _members_now(self, filters: Filters, ids: Collection[str]) -> list[tuple[FeedKind, str, bytes, int, int]]:
+        """`members_now` as stored: (kind, slug, id as stored, published, sid)."""
         self._wanted(ids)
         params = _params(filters)
         story = _STORY_MEMBERS.format(filter=_FILTER.format(s="s"), only="AND s.id IN (SELECT id FROM wanted)")
-        return [Member(*row) for row in self.db.execute(f"{story} UNION ALL {_CITED_MEMBERS}", params)]
+        return self.db.execute(f"{story} UNION ALL {_CITED_MEMBERS}", params).fetchall()
 
     def update_members(self, filters: Filters, ids: Collection[str],
                        noticed: int) -> tuple[set[FeedKey], set[tuple[FeedKey, int]]]:
@@ -93,8 +99,8 @@ class History(Connection):
         and (feed, seq) of each archived member that changed or went."""
         if not ids:
             return set(), set()
-        fresh = {(m.kind, m.slug, m.id): m for m in self.members_now(filters, ids)}
-        self._wanted(ids)
+        fresh = {(kind, slug, id_): (published, sid)
+                 for kind, slug, id_, published, sid in self._members_now(filters, ids)}
         old = {(kind, slug, id_): (published, sid, seq) for kind, slug, id_, published, sid, seq in self.db.execute(
             "SELECT kind, slug, id, published, sid, seq FROM members WHERE id IN (SELECT id FROM wanted)")}
         feeds: set[FeedKey] = set()
@@ -109,23 +115,24 @@ class History(Connection):
                 self.db.execute("DELETE FROM members WHERE kind=? AND slug=? AND id=?", (kind, slug, id_))
                 self.db.execute("INSERT OR REPLACE INTO tombstones(kind, slug, id, deleted) VALUES (?, ?, ?, ?)",
                                 (kind, slug, id_, noticed))
-            elif (member.published, member.sid) != (published, sid):
+            elif member != (published, sid):
                 feeds.add(key)
                 self.db.execute("UPDATE members SET published=?, sid=? WHERE kind=? AND slug=? AND id=?",
-                                (member.published, member.sid, kind, slug, id_))
+                                (*member, kind, slug, id_))
         for name, member in fresh.items():
             if name not in old:
-                feeds.add(FeedKey(member.kind, member.slug))
-                self.db.execute("INSERT INTO members(kind, slug, id, published, sid) VALUES (?, ?, ?, ?, ?)", member)
+                feeds.add(FeedKey(name[0], name[1]))
+                self.db.execute("INSERT INTO members(kind, slug, id, published, sid) VALUES (?, ?, ?, ?, ?)",
+                                (*name, *member))
                 self.db.execute("DELETE FROM tombstones WHERE kind=? AND slug=? AND id=?", name)
         return feeds, seqs
 
-    def members_by_feed(self, filters: Filters) -> dict[tuple[str, str], list[tuple[str, int, int]]]:
-        """Every feed's members as the stories say they are now: {(kind, slug): [(id,
-        published, sid)]}. Half a million of them at 50,000 stories: the feed is said
+    def members_by_feed(self, filters: Filters) -> dict[tuple[str, str], list[tuple[bytes, int, int]]]:
+        """Every feed's members as the stories say they are now: {(kind, slug): [(id as
+        stored, published, sid)]}. Half a million of them at 50,000 stories: the feed is said
         once per feed, not once per member."""
         params = _params(filters)
-        by_feed: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
+        by_feed: dict[tuple[str, str], list[tuple[bytes, int, int]]] = {}
         for kind, slug, id_, published, sid in self.db.execute(
                 _STORY_MEMBERS.format(filter=_FILTER.format(s="s"), only=""), params):
             found = by_feed.get((kind, slug))
@@ -136,7 +143,7 @@ class History(Connection):
             by_feed.setdefault(("provider", provider), []).append((id_, published, sid))
         return by_feed
 
-    def insert_members(self, rows: Iterable[tuple[str, str, str, int, int, int | None]],
+    def insert_members(self, rows: Iterable[tuple[str, str, bytes, int, int, int | None]],
                        ends: Iterable[tuple[str, str, int]]) -> None:
         """Members (kind, slug, id, published, sid, seq), in key order, into an empty table,
         with each feed's next seq: indexed after, several times faster."""
@@ -149,11 +156,12 @@ class History(Connection):
         for line in MEMBER_INDEXES.strip().splitlines():  # not executescript: it would commit
             self.db.execute(line)
 
-    def merge_members(self, fresh: Iterable[Member], noticed: int, newest: int) -> None:
-        """Every feed's members replaced by `fresh` (`fresh_members`), and each given its
+    def merge_members(self, fresh: Iterable[tuple[str, str, bytes, int, int]], noticed: int, newest: int) -> None:
+        """Every feed's members replaced by `fresh` ((kind, slug, id as stored, published,
+        sid), as `members_by_feed` gives them), and each given its
         seq as `archive_members` would, its newest `newest` by date staying out. An item
         gone leaves a tombstone; a member kept keeps its seq. In SQL."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS fresh(kind TEXT, slug TEXT, id TEXT, published INTEGER,"
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS fresh(kind TEXT, slug TEXT, id BLOB, published INTEGER,"
                         " sid INTEGER, PRIMARY KEY(kind, slug, id)) WITHOUT ROWID")
         self.db.execute("DELETE FROM fresh")
         self.db.executemany("INSERT INTO fresh VALUES (?, ?, ?, ?, ?)", fresh)
@@ -172,14 +180,14 @@ class History(Connection):
         self.db.execute("DELETE FROM fresh")
         self.archive_all_members(newest)
 
-    def _cited_members(self, params: dict[str, Any]) -> Iterator[tuple[str, str, int, int]]:
+    def _cited_members(self, params: dict[str, Any]) -> Iterator[tuple[str, bytes, int, int]]:
         """(provider, article, published, citing story) of every article known only as
         related coverage: `CITATION_SHOWN` worked out in one pass over the citations (a
         correlated subquery per citation takes several times longer);
         `test_replacing_the_members_at_once_gives_what_they_are_item_by_item` holds the
         two to the same answer."""
         stories = {i for (i,) in self.db.execute("SELECT id FROM stories")}
-        best: dict[str, tuple[str, str, int, int]] = {}
+        best: dict[bytes, tuple[str, str, int, int]] = {}
         for article, url, provider, published, story in self.db.execute(
             "SELECT r.article, s.url, r.provider, r.published, r.story FROM refs r JOIN stories s ON s.sid = r.story"
             f" WHERE r.published <= :now AND {_FILTER.format(s='s')}", params,
@@ -194,9 +202,10 @@ class History(Connection):
     def archive_members(self, key: FeedKey, newest: Collection[str]) -> list[int]:
         """Give a seq to each member of the feed that has none and is not among its
         `newest` ids, oldest first; returns the seqs given."""
+        kept = {id_key(i) for i in newest}
         waiting = [(published, id_) for id_, published in self.db.execute(
             "SELECT id, published FROM members WHERE kind=? AND slug=? AND seq IS NULL", (key.kind, key.slug))
-            if id_ not in newest]
+            if id_ not in kept]
         if not waiting:
             return []
         waiting.sort(key=lambda row: row[1], reverse=True)  # ties: the feed's order, reversed
@@ -234,9 +243,9 @@ class History(Connection):
         return row[0] if row else 0
 
     def _wanted(self, ids: Collection[str]) -> None:
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(id TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(id BLOB PRIMARY KEY) WITHOUT ROWID")
         self.db.execute("DELETE FROM wanted")
-        self.db.executemany("INSERT OR IGNORE INTO wanted(id) VALUES (?)", [(i,) for i in ids])
+        self.db.executemany("INSERT OR IGNORE INTO wanted(id) VALUES (?)", [(id_key(i),) for i in ids])
 
     # --- archive documents ---
 
@@ -311,7 +320,7 @@ class History(Connection):
             " AND m.slug = g.slug AND m.seq >= g.low AND m.seq < g.high JOIN stories s ON s.sid = m.sid"
             f" WHERE 1 {window} ORDER BY s.published, m.sid", {"after": after, "until": until})
         for sid, kind, slug, seq, id_ in rows:
-            yield sid, FeedKey(kind, slug), seq, id_
+            yield sid, FeedKey(kind, slug), seq, id_text(id_)
 
     def packed_stories(self, sids: Collection[int]) -> dict[int, bytes]:
         """The stored stories these story rows were derived from, by row: one query for
@@ -331,7 +340,7 @@ class History(Connection):
 
     def tombstones(self, key: FeedKey, since: int, limit: int) -> tuple[Tombstone, ...]:
         """The feed's items gone after `since`, newest first, at most `limit`."""
-        return tuple(Tombstone(*row) for row in self.db.execute(
+        return tuple(Tombstone(id_text(id_), deleted) for id_, deleted in self.db.execute(
             "SELECT id, deleted FROM tombstones WHERE kind=? AND slug=? AND deleted > ?"
             " ORDER BY deleted DESC, id LIMIT ?", (key.kind, key.slug, since, limit)))
 
@@ -340,12 +349,12 @@ class History(Connection):
         return {FeedKey(kind, slug) for kind, slug in self.db.execute(
             "SELECT DISTINCT kind, slug FROM tombstones WHERE deleted > ? AND deleted <= ?", (after, until))}
 
-    def tombstoned(self) -> list[tuple[str, str, str]]:
-        """(kind, slug, id) of every tombstone."""
+    def tombstoned(self) -> list[tuple[str, str, bytes]]:
+        """(kind, slug, id as stored) of every tombstone."""
         return self.db.execute("SELECT kind, slug, id FROM tombstones").fetchall()
 
-    def drop_tombstones(self, names: Iterable[tuple[str, str, str]]) -> None:
-        """Tombstones of these (kind, slug, id) deleted: the items are back."""
+    def drop_tombstones(self, names: Iterable[tuple[str, str, bytes]]) -> None:
+        """Tombstones of these (kind, slug, id as stored) deleted: the items are back."""
         self.db.executemany("DELETE FROM tombstones WHERE kind=? AND slug=? AND id=?", names)
 
     def forget_tombstones(self, until: int) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from aggregator.model import FeedKey, Refreshed, StoryRows, item_id
 from aggregator.store.bulk import BulkLoad
-from aggregator.store.codec import story_rows, unpack_story
+from aggregator.store.codec import id_key, id_text, story_rows, unpack_story
 
 
 class Stories(BulkLoad):
@@ -22,7 +22,7 @@ class Stories(BulkLoad):
         existed = old is not None
         items = {item_id(url)}
         if old is not None:
-            items.update(a for (a,) in self.db.execute("SELECT article FROM refs WHERE story=?", old))
+            items.update(id_text(a) for (a,) in self.db.execute("SELECT article FROM refs WHERE story=?", old))
             self.db.execute("DELETE FROM refs WHERE story=?", old)
             self.db.execute("DELETE FROM stories WHERE sid=?", old)
         self.db.execute("DELETE FROM story_topics WHERE url=?", (url,))
@@ -36,7 +36,7 @@ class Stories(BulkLoad):
             # The same row number: members that point at it stay the same, so an edit that
             # moves no item changes no feed's members (nor the front page that counts them).
             self.insert_story(path, rows, old[0] if old is not None else None)
-            items.update(ref.article for ref in rows.refs)
+            items.update(id_text(ref.article) for ref in rows.refs)
             if track:
                 touched |= self.feeds_of_stories([url])
         return Refreshed(existed, row is not None, frozenset(touched), frozenset(items))
@@ -83,7 +83,7 @@ class Stories(BulkLoad):
                 for (provider,) in self.db.execute(
                     "SELECT DISTINCT provider FROM refs WHERE article=? OR article IN"
                     " (SELECT article FROM refs WHERE story=(SELECT sid FROM stories WHERE url=?))",
-                    (item_id(url), url),
+                    (id_key(item_id(url)), url),
                 )
             )
         return keys
@@ -118,7 +118,7 @@ class Stories(BulkLoad):
     def released_items(self, after: int, until: int) -> set[str]:
         """Ids of the stories and articles released in (after, until], and of the
         articles the released stories cite."""
-        return {i for (i,) in self.db.execute(
+        return {id_text(i) for (i,) in self.db.execute(
             "SELECT id FROM stories WHERE published > :a AND published <= :u"
             " UNION SELECT r.article FROM refs r WHERE r.published > :a AND r.published <= :u"
             " UNION SELECT r.article FROM stories s JOIN refs r ON r.story = s.sid"
