@@ -59,7 +59,7 @@ class Feeds(Connection):
             keys.append(FeedKey("all"))
         for (slug,) in self.db.execute("SELECT DISTINCT slug FROM story_topics ORDER BY slug").fetchall():
             if self.db.execute(
-                "SELECT 1 FROM story_topics t JOIN stories s ON s.url = t.url"
+                "SELECT 1 FROM story_topics t JOIN stories s ON s.sid = t.sid"
                 f" WHERE t.slug = :slug AND {story_filter} LIMIT 1", params | {"slug": slug},
             ).fetchone():
                 keys.append(FeedKey("topic", slug))
@@ -91,7 +91,7 @@ class Feeds(Connection):
             query = f"SELECT {select} FROM stories s WHERE {story_filter} ORDER BY s.published DESC, s.id LIMIT :limit"
         elif key.kind == "topic":
             query = (
-                f"SELECT {select} FROM story_topics t JOIN stories s ON s.url = t.url"
+                f"SELECT {select} FROM story_topics t JOIN stories s ON s.sid = t.sid"
                 f" WHERE t.slug = :slug AND {story_filter} ORDER BY t.published DESC, t.id LIMIT :limit"
             )
         else:

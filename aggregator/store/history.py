@@ -20,7 +20,7 @@ from aggregator.store.schema import FEED_SIZES, MEMBER_INDEXES, MEMBER_TRIGGERS
 _STORY_MEMBERS = (
     "SELECT 'all', '', s.id, s.published, s.sid FROM stories s WHERE {filter} {only}"
     " UNION ALL SELECT 'topic', t.slug, s.id, s.published, s.sid FROM stories s"
-    " JOIN story_topics t ON t.url = s.url WHERE {filter} {only}"
+    " JOIN story_topics t ON t.sid = s.sid WHERE {filter} {only}"
     " UNION ALL SELECT 'provider', s.provider, s.id, s.published, s.sid FROM stories s WHERE {filter} {only}"
 )
 # Articles known only as related coverage among the ids in `wanted`, each in its

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "16"  # bump when the schema or the stored story format changes
+SCHEMA_VERSION = "17"  # bump when the schema or the stored story format changes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -22,9 +22,10 @@ CREATE TABLE IF NOT EXISTS stories(
     sid INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, id BLOB NOT NULL, path TEXT NOT NULL, published INTEGER NOT NULL,
     provider TEXT NOT NULL, provider_name TEXT, flag INTEGER, quality INTEGER,
     digest TEXT NOT NULL);  -- the stored story stays in its seed's row, stored once
--- One row per (topic, story); a story's topics are distinct slugs (the normalizer).
+-- One row per (topic, story); a story's topics are distinct slugs (the normalizer). The
+-- story by its row number: a story derived again keeps it.
 CREATE TABLE IF NOT EXISTS story_topics(
-    slug TEXT NOT NULL, url TEXT NOT NULL, name TEXT NOT NULL, published INTEGER NOT NULL, id BLOB NOT NULL);
+    slug TEXT NOT NULL, sid INTEGER NOT NULL, name TEXT NOT NULL, published INTEGER NOT NULL, id BLOB NOT NULL);
 -- Related coverage: one row per (article, citing story), distinct (the normalizer); the
 -- article's data is read from the citing story as stored, so it is stored once. Keys are
 -- short: the article by its item id's 16 bytes, the story by its row number (a fifth of
@@ -112,7 +113,7 @@ CREATE INDEX IF NOT EXISTS stories_id ON stories(id);
 CREATE INDEX IF NOT EXISTS stories_order ON stories(published DESC, id);
 CREATE INDEX IF NOT EXISTS stories_provider ON stories(provider, published DESC, id);
 CREATE INDEX IF NOT EXISTS story_topics_order ON story_topics(slug, published DESC, id);
-CREATE INDEX IF NOT EXISTS story_topics_url ON story_topics(url);
+CREATE INDEX IF NOT EXISTS story_topics_sid ON story_topics(sid);
 CREATE INDEX IF NOT EXISTS refs_article ON refs(article, story);
 CREATE INDEX IF NOT EXISTS refs_provider ON refs(provider, published DESC, article);
 CREATE INDEX IF NOT EXISTS refs_story ON refs(story);

@@ -24,8 +24,8 @@ class Stories(BulkLoad):
         if old is not None:
             items.update(id_text(a) for (a,) in self.db.execute("SELECT article FROM refs WHERE story=?", old))
             self.db.execute("DELETE FROM refs WHERE story=?", old)
+            self.db.execute("DELETE FROM story_topics WHERE sid=?", old)
             self.db.execute("DELETE FROM stories WHERE sid=?", old)
-        self.db.execute("DELETE FROM story_topics WHERE url=?", (url,))
         row = self.db.execute(
             "SELECT path, story FROM seeds WHERE url=? AND story IS NOT NULL ORDER BY rank, path LIMIT 1",
             (url,),
@@ -52,12 +52,12 @@ class Stories(BulkLoad):
             ).lastrowid
         except sqlite3.IntegrityError:
             return False
-        url, id_, published = rows.story.url, rows.story.id, rows.story.published
+        id_, published = rows.story.id, rows.story.published
         if self._bulk_names is not None:  # what the triggers would count
             self._bulk_names.update((kind, slug, name) for kind, slug, name in rows.names() if name is not None)
         self.db.executemany(
-            "INSERT INTO story_topics(slug, url, name, published, id) VALUES (?, ?, ?, ?, ?)",
-            [(topic.slug, url, topic.name, published, id_) for topic in rows.topics],
+            "INSERT INTO story_topics(slug, sid, name, published, id) VALUES (?, ?, ?, ?, ?)",
+            [(topic.slug, sid, topic.name, published, id_) for topic in rows.topics],
         )
         self.db.executemany(
             "INSERT INTO refs(article, story, provider, provider_name, published) VALUES (?, ?, ?, ?, ?)",
@@ -69,13 +69,13 @@ class Stories(BulkLoad):
         """Every feed that carries these stories, or that their citations appear in."""
         keys: set[FeedKey] = set()
         for url in urls:
-            row = self.db.execute("SELECT provider FROM stories WHERE url=?", (url,)).fetchone()
+            row = self.db.execute("SELECT sid, provider FROM stories WHERE url=?", (url,)).fetchone()
             if row is not None:
                 keys.add(FeedKey("all"))
-                keys.add(FeedKey("provider", row[0]))
+                keys.add(FeedKey("provider", row[1]))
                 keys.update(
                     FeedKey("topic", slug)
-                    for (slug,) in self.db.execute("SELECT slug FROM story_topics WHERE url=?", (url,))
+                    for (slug,) in self.db.execute("SELECT slug FROM story_topics WHERE sid=?", row[:1])
                 )
             # The article as related coverage, cited by this story or by others.
             keys.update(
@@ -91,7 +91,7 @@ class Stories(BulkLoad):
     def stories_naming(self, kind: str, slug: str) -> set[str]:
         """URLs of the stories whose items show a provider's or topic's display name."""
         if kind == "topic":
-            query = "SELECT url FROM story_topics WHERE slug=?"
+            query = "SELECT s.url FROM story_topics t JOIN stories s ON s.sid = t.sid WHERE t.slug=?"
             return {u for (u,) in self.db.execute(query, (slug,))}
         query = (
             "SELECT url FROM stories WHERE provider=?"
@@ -142,7 +142,7 @@ class Stories(BulkLoad):
                 " UNION SELECT r.provider FROM refs r JOIN stories s ON s.sid = r.story WHERE s.url=?",
                 (url, url)))
             names.update(("topic", t) for (t,) in self.db.execute(
-                "SELECT slug FROM story_topics WHERE url=?", (url,)))
+                "SELECT t.slug FROM story_topics t JOIN stories s ON s.sid = t.sid WHERE s.url=?", (url,)))
         return names
 
     def display_name(self, kind: str, slug: str) -> str:
