@@ -25,7 +25,7 @@ from aggregator.errors import OutputError
 from aggregator.formats import FORMATS, FeedInfo, Names, by_name, html
 from aggregator.formats.base import NO_HISTORY
 from aggregator.ingest import Failed, Outcome, Parsed, SeedJob, Unchanged
-from aggregator.model import FeedHistory, FeedKey, Filters, Meta, SeedRow, epoch, folder_of
+from aggregator.model import FeedHistory, FeedKey, Filters, Meta, SeedRow, Story, epoch, folder_of
 from aggregator.store import StateStore, Store
 
 # Below this many known seeds, a serial scan (stat calls) is quicker than starting workers.
@@ -499,21 +499,23 @@ def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
 
 def _render_infos(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
                   names: Names, histories: Mapping[FeedKey, FeedHistory]) -> Iterator[tuple[str, bool]]:
-    folders: set[Path] = set()
+    unpacked: dict[int, Story] = {}  # the stories read, for the next feeds of this share
     for info in infos:
-        items = store.feed_items(info.key, filters, config.feeds.max_items)
+        items = store.feed_items(info.key, filters, config.feeds.max_items, unpacked)
         files = render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY),
                                    config.hubs)
-        yield from _write_files(config.paths.feeds, files, folders)
-    write.sync_folders(folders)  # once per folder, not once per file: a cold publish writes hundreds
+        yield from _write_files(config.paths.feeds, files)
 
 
-def _write_files(feeds_dir: Path, files: dict[str, bytes],
-                 folders: set[Path] | None = None) -> Iterator[tuple[str, bool]]:
-    """(path, whether its bytes changed) of each file, written atomically if they did;
-    with `folders`, the folders written in are added to it for the caller to fsync."""
-    for path, data in files.items():
-        yield path, write.write_if_changed(feeds_dir, path, data, folders)
+def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> list[tuple[str, bool]]:
+    """(path, whether its bytes changed) of each file, written atomically if they did. The
+    folders are fsynced once all are written (a feed's files share one), before any file
+    is said to be written (and so pushed), and whatever happened meanwhile."""
+    folders: set[Path] = set()
+    try:
+        return [(path, write.write_if_changed(feeds_dir, path, data, folders)) for path, data in files.items()]
+    finally:
+        write.sync_folders(folders)
 
 
 def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],

@@ -965,3 +965,18 @@ def test_an_item_id_is_stored_as_sixteen_bytes_that_sort_as_its_text() -> None:
     keys = [id_key(i) for i in ids]
     assert {len(k) for k in keys} == {16} and [id_text(k) for k in keys] == ids
     assert [id_text(k) for k in sorted(keys)] == sorted(ids)  # a feed's ties, broken by id, keep their order
+    for wrong in ("x", ids[0][:-2], ids[0] + "00", "urn:isbn:" + ids[0][9:], ids[0].replace("5", "g")):
+        with pytest.raises(ValueError):
+            id_key(wrong)
+
+
+def test_a_story_read_for_one_feed_is_given_to_the_next_from_what_was_unpacked(store: Store) -> None:
+    for n in range(3):
+        add(store, f"{n}.md", story(u(str(n)), n))
+    unpacked: dict[int, Story] = {}
+    combined = store.feed_items(ALL, EVERY, 10, unpacked)
+    assert len(unpacked) == 3
+    again = store.feed_items(EX, EVERY, 10, unpacked)
+    assert [item.story for item in again] == [item.story for item in combined]
+    assert all(a.story is b.story for a, b in zip(again, combined, strict=True))  # not unpacked twice
+    assert store.feed_items(EX, EVERY, 10) == again  # the same items without it

@@ -3,7 +3,6 @@ table rows."""
 
 from __future__ import annotations
 
-import functools
 import zlib
 from datetime import datetime
 from typing import Any
@@ -66,10 +65,6 @@ def stored_json(packed: bytes) -> bytes:
     return zlib.decompress(packed)
 
 
-# A story is in several feeds (the combined one, its topics', its outlet's) and in the
-# archive: a cold publish of 1,000 seeds unpacked each story six times. Stories are
-# immutable, and the same stored bytes always give the same story.
-@functools.lru_cache(maxsize=1024)
 def unpack_story(packed: bytes) -> Story:
     data = orjson.loads(stored_json(packed))
     return Story(
@@ -89,8 +84,11 @@ _UUID = "urn:uuid:"
 
 
 def id_key(id_: str) -> bytes:
-    """The stored form of an item id."""
-    return bytes.fromhex(id_[9:].replace("-", ""))
+    """The stored form of an item id; ValueError for anything that is not one."""
+    key = bytes.fromhex(id_[9:].replace("-", ""))
+    if len(key) != 16 or not id_.startswith(_UUID):
+        raise ValueError(f"not an item id: {id_!r}")
+    return key
 
 
 def id_text(key: bytes) -> str:

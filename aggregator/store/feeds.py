@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from aggregator.model import FeedItem, FeedKey, FeedRow, Filters, Head, StoryCounts
+from aggregator.model import FeedItem, FeedKey, FeedRow, Filters, Head, Story, StoryCounts
 from aggregator.store.codec import id_text, unpack_story
 from aggregator.store.connection import Connection
 
@@ -111,13 +111,19 @@ class Feeds(Connection):
         rows = self._feed_query(key, filters, limit, "{id}, {published}, s.digest")
         return [Head(id_text(id_), digest) for id_, _, digest in rows]
 
-    def feed_items(self, key: FeedKey, filters: Filters, limit: int) -> list[FeedItem]:
-        """The items of one feed, newest first, ready to render."""
+    def feed_items(self, key: FeedKey, filters: Filters, limit: int,
+                   unpacked: dict[int, Story] | None = None) -> list[FeedItem]:
+        """The items of one feed, newest first, ready to render. `unpacked` keeps the
+        stories read, by row, for the next feeds: a story is in several (the combined
+        one, its topics', its outlet's, those of the articles it cites)."""
         items = []
-        for id_, _, packed, cited in self._feed_query(
-            key, filters, limit, "{id}, {published}, (SELECT d.story FROM seeds d WHERE d.path = s.path), {cited}"
-        ):
-            story, id_ = unpack_story(packed), id_text(id_)
+        stories = {} if unpacked is None else unpacked
+        columns = "{id}, {published}, s.sid, (SELECT d.story FROM seeds d WHERE d.path = s.path), {cited}"
+        for id_, _, sid, packed, cited in self._feed_query(key, filters, limit, columns):
+            story = stories.get(sid)
+            if story is None:
+                story = stories[sid] = unpack_story(packed)
+            id_ = id_text(id_)
             if cited is None:
                 items.append(FeedItem(id=id_, story=story, article=story.article))
             else:  # an article known only as related coverage, as its citing story gives it
