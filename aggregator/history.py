@@ -293,9 +293,11 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
             partial.setdefault(page, []).extend(entries)
     names = display_names(store)
     folders: set[Path] = set()
-    for page, entries in sorted(partial.items()):
-        yield _write_page(config, page, entries, update.numbers, names, folders)
-    write.sync_folders(folders)
+    try:
+        for page, entries in sorted(partial.items()):
+            yield _write_page(config, page, entries, update.numbers, names, folders)
+    finally:  # what was written is made durable, whatever stopped the loop
+        write.sync_folders(folders)
 
 
 def _pages_worker(job: PagesJob) -> PagesPacked:
@@ -350,22 +352,24 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
     written: list[tuple[str, bool]] = []
     folders: set[Path] = set()
     rows = store.archived(ranges, job.after, job.until)
-    for group, packed in _with_stories(store, itertools.groupby(rows, key=_STORY_ROW)):
-        items = _Items(unpack_story(packed))
-        entries: dict[str, Entry] = {}
-        for _, key, seq, id_ in group:
-            entry = entries.get(id_)
-            if entry is None:
-                entry = entries[id_] = make_entry(items.get(id_), names)
-            page = (key.kind, key.slug, seq // per_page + 1)
-            buffer = buffers.get(page)
-            if buffer is None:
-                buffer = buffers[page] = []
-            buffer.append(entry)
-            if len(buffer) == counts[page]:
-                done = (key, page[2])
-                written.append(_write_page(config, done, buffers.pop(page), job.numbers, names, folders))
-    write.sync_folders(folders)
+    try:
+        for group, packed in _with_stories(store, itertools.groupby(rows, key=_STORY_ROW)):
+            items = _Items(unpack_story(packed))
+            entries: dict[str, Entry] = {}
+            for _, key, seq, id_ in group:
+                entry = entries.get(id_)
+                if entry is None:
+                    entry = entries[id_] = make_entry(items.get(id_), names)
+                page = (key.kind, key.slug, seq // per_page + 1)
+                buffer = buffers.get(page)
+                if buffer is None:
+                    buffer = buffers[page] = []
+                buffer.append(entry)
+                if len(buffer) == counts[page]:
+                    done = (key, page[2])
+                    written.append(_write_page(config, done, buffers.pop(page), job.numbers, names, folders))
+    finally:  # what was written is made durable, whatever stopped the loop
+        write.sync_folders(folders)
     partial = {(FeedKey(kind, slug), number): entries  # type: ignore[arg-type]
                for (kind, slug, number), entries in buffers.items()}
     return PagesDone(written, partial)
