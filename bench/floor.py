@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -108,8 +109,8 @@ def main() -> None:
         for entries in pool.map(_entries, list(_chunks(paths, cores * 8))):
             for entry in entries:
                 feeds.setdefault("all", []).append(entry)
-                for topic in entry[4]:
-                    feeds.setdefault(f"topics/{topic.replace('/', '-')}", []).append(entry)
+                for topic in entry[4]:  # a term's URL, as Hugo makes it
+                    feeds.setdefault(f"topics/{re.sub(r'[^a-z0-9]+', '-', topic).strip('-')}", []).append(entry)
                 feeds.setdefault(f"providers/{entry[5]}", []).append(entry)
         jobs = [(out, name, sorted(entries, key=lambda e: e[0], reverse=True)[:ITEMS])
                 for name, entries in sorted(feeds.items())]

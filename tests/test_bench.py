@@ -10,7 +10,7 @@ from bench.generate import generate
 from tests.conftest import REPO, read_feed
 
 
-def test_the_floor_writes_every_feed_hugo_writes_in_rss_and_atom_newest_first(tmp_path: Path) -> None:
+def test_the_floor_writes_rss_and_atom_for_the_home_page_and_every_term_newest_first(tmp_path: Path) -> None:
     generate(tmp_path / "seeds", 120, seed=7)
     proc = subprocess.run([sys.executable, "-m", "bench.floor", str(tmp_path / "seeds"), str(tmp_path / "out")],
                           cwd=REPO, capture_output=True, text=True, check=False)
