@@ -33,8 +33,16 @@ def item_id(canonical_url: str) -> str:
     digest = bytearray(hashlib.sha1(_URL_NAMESPACE + canonical_url.encode()).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    x = digest.hex()
-    return f"urn:uuid:{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    return uuid_urn(bytes(digest))
+
+
+ID_PREFIX = "urn:uuid:"
+
+
+def uuid_urn(uuid_bytes: bytes) -> str:
+    """An item id from its UUID's 16 bytes: "urn:uuid:" and the UUID's text."""
+    x = uuid_bytes.hex()
+    return f"{ID_PREFIX}{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 # The values a story is made of are named tuples: a large site decodes millions of

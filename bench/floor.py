@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from multiprocessing import get_context
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml_rs
 from feedgen.feed import FeedGenerator
@@ -37,29 +37,45 @@ def _seed_files(root: str) -> list[str]:
                   if name.endswith((".md", ".txt")))
 
 
+class SeedFields(NamedTuple):
+    """What the Hugo site of `bench.hugo` and this floor take from a seed of the corpus."""
+
+    title: str
+    date: str  # as the seed gives it
+    link: str
+    excerpt: str
+    topics: list[str]  # as given, stripped
+    provider: str  # its domain
+    related: list[tuple[str, str, str]]  # (url, title, outlet) of each related article with a URL
+
+
+def seed_fields(seed: dict[str, Any]) -> SeedFields:
+    related = [(str(r["webUrl"]), str(r.get("title") or ""), str((r.get("provider") or {}).get("name") or ""))
+               for r in seed.get("related") or [] if isinstance(r, dict) and r.get("webUrl")]
+    return SeedFields(str(seed.get("title") or ""), str(seed.get("publishedDateTime")),
+                      str(seed.get("webUrl") or seed.get("originalUrl") or ""), str(seed.get("excerpt") or ""),
+                      [str(t).strip() for t in seed.get("topics") or [] if str(t).strip()],
+                      str((seed.get("provider") or {}).get("domain") or "unknown"), related)
+
+
 def _entry(path: str) -> Entry | None:
     with open(path, encoding="utf-8") as file:
         parts = file.read().split("---", 2)
     if len(parts) < 3:
         return None
-    seed = yaml_rs.loads(parts[1])
+    seed = seed_fields(yaml_rs.loads(parts[1]))
     try:
-        date = datetime.fromisoformat(str(seed["publishedDateTime"]))
-    except (KeyError, ValueError):
+        date = datetime.fromisoformat(seed.date)
+    except ValueError:
         return None
     if date.tzinfo is None:
         return None
-    lines = [f"<p>{html.escape(str(seed.get('excerpt') or ''))}</p>", "<h3>Related coverage</h3>", "<ul>"]
-    for related in seed.get("related") or []:
-        if isinstance(related, dict) and related.get("webUrl"):
-            outlet = html.escape(str((related.get("provider") or {}).get("name") or ""))
-            lines.append(f'<li><a href="{html.escape(str(related["webUrl"]))}">'
-                         f"{html.escape(str(related.get('title') or ''))}</a> ({outlet})</li>")
+    lines = [f"<p>{html.escape(seed.excerpt)}</p>", "<h3>Related coverage</h3>", "<ul>"]
+    lines += [f'<li><a href="{html.escape(url)}">{html.escape(title)}</a> ({html.escape(outlet)})</li>'
+              for url, title, outlet in seed.related]
     lines.append("</ul>")
-    topics = sorted({str(t).strip().lower() for t in seed.get("topics") or [] if str(t).strip()})
-    provider = str((seed.get("provider") or {}).get("domain") or "unknown")
-    link = str(seed.get("webUrl") or seed.get("originalUrl") or "")
-    return date, link, str(seed.get("title") or ""), "\n".join(lines), topics, provider
+    topics = sorted({topic.lower() for topic in seed.topics})
+    return date, seed.link, seed.title, "\n".join(lines), topics, seed.provider
 
 
 def _entries(paths: list[str]) -> list[Entry]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from bench.floor import seed_fields
 from bench.generate import generate
 from bench.run import cache_bytecode, median, publisher_env, save, sizes_parser, watch_peak
 
@@ -91,17 +92,11 @@ def convert(corpus: Path, site: Path) -> None:
     (layouts / "list.atom.xml").write_text(ATOM % ITEMS, encoding="utf-8")
     for n, path in enumerate(sorted(p for p in corpus.rglob("*") if p.is_file())):
         _, front, body = path.read_text(encoding="utf-8").split("---", 2)
-        seed = yaml.load(front, Loader=yaml.CSafeLoader)
-        provider = (seed.get("provider") or {}).get("domain") or "unknown"
-        topics = [str(t).strip() for t in seed.get("topics") or [] if str(t).strip()]
-        lines = [str(seed.get("excerpt") or ""), "", "### Related coverage", ""]
-        for related in seed.get("related") or []:
-            if isinstance(related, dict) and related.get("webUrl"):
-                outlet = (related.get("provider") or {}).get("name") or ""
-                lines.append(f"- [{json.dumps(str(related.get('title')))[1:-1]}]({related['webUrl']}) ({outlet})")
-        page = {"title": str(seed.get("title") or ""), "date": str(seed.get("publishedDateTime")),
-                "link": str(seed.get("webUrl") or seed.get("originalUrl") or ""),
-                "topics": topics, "providers": [provider]}
+        seed = seed_fields(yaml.load(front, Loader=yaml.CSafeLoader))
+        lines = [seed.excerpt, "", "### Related coverage", ""]
+        lines += [f"- [{json.dumps(title)[1:-1]}]({url}) ({outlet})" for url, title, outlet in seed.related]
+        page = {"title": seed.title, "date": seed.date, "link": seed.link, "topics": seed.topics,
+                "providers": [seed.provider]}
         front_matter = json.dumps(page, ensure_ascii=False)  # JSON front matter: Hugo reads it as is
         (content / f"{n:06d}.md").write_text(f"{front_matter}\n\n" + "\n".join(lines) + body, encoding="utf-8")
 

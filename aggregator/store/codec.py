@@ -80,21 +80,15 @@ def unpack_story(packed: bytes) -> Story:
 # An item id (`model.item_id`: "urn:uuid:" and 36 characters) is stored as the UUID's 16
 # bytes: ids fill the members, the citations and their indexes, 45 bytes each as text.
 # The bytes sort as the text does, so a feed's order (ties broken by id) is the same.
-_UUID = "urn:uuid:"
+id_text = model.uuid_urn  # the item id of its stored form
 
 
 def id_key(id_: str) -> bytes:
     """The stored form of an item id; ValueError for anything that is not one."""
-    key = bytes.fromhex(id_[9:].replace("-", ""))
-    if len(key) != 16 or not id_.startswith(_UUID):
+    key = bytes.fromhex(id_[len(model.ID_PREFIX):].replace("-", ""))
+    if len(key) != 16 or not id_.startswith(model.ID_PREFIX):
         raise ValueError(f"not an item id: {id_!r}")
     return key
-
-
-def id_text(key: bytes) -> str:
-    """The item id of its stored form (`id_key`)."""
-    x = key.hex()
-    return f"{_UUID}{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def story_rows(story: Story, story_data: bytes) -> StoryRows:

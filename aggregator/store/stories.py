@@ -32,11 +32,11 @@ class Stories(BulkLoad):
         ).fetchone()
         if row is not None:
             path, packed = row
-            rows = story_rows(unpack_story(packed), packed)
+            story = unpack_story(packed)
             # The same row number: members that point at it stay the same, so an edit that
             # moves no item changes no feed's members (nor the front page that counts them).
-            self.insert_story(path, rows, old[0] if old is not None else None)
-            items.update(id_text(ref.article) for ref in rows.refs)
+            self.insert_story(path, story_rows(story, packed), old[0] if old is not None else None)
+            items.update(article.id for article in story.related)
             if track:
                 touched |= self.feeds_of_stories([url])
         return Refreshed(existed, row is not None, frozenset(touched), frozenset(items))
