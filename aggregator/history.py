@@ -32,6 +32,7 @@ from aggregator.formats.archive import (
     page_path,
     render_page,
     seq_range,
+    written_entries,
 )
 from aggregator.formats.base import NO_HISTORY
 from aggregator.model import FeedHistory, FeedItem, FeedKey, Filters, Head
@@ -57,6 +58,11 @@ class Update:
     feeds: set[FeedKey] = field(default_factory=set)  # feeds whose members changed
     numbers: dict[FeedKey, list[int]] = field(default_factory=dict)  # each written feed's documents, ascending
     counts: dict[PageKey, int] = field(default_factory=dict)  # items in each document to write
+    # The items whose entries are made again from their stories (changed or released):
+    # a document written before keeps its other entries, taken from its file, unless its
+    # feed is in `whole` (names changed: every entry). None: every entry of every document.
+    changed: frozenset[str] | None = None
+    whole: frozenset[FeedKey] = frozenset()
 
     def mark(self, key: FeedKey) -> str:
         """What the feed's Atom subscription document depends on besides its items."""
@@ -87,12 +93,13 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
             counts = _replace_all(store, config, filters)
             pages = {(key, n) for key, found in counts.items() for n in found}
         else:
-            result.feeds, touched = _update_some(store, config, filters, heads, released_since)
+            result.feeds, touched, changed = _update_some(store, config, filters, heads, released_since)
             touched |= store.dirty_pages() | {page for page in map(render.archive_key, damaged) if page}
             forced = {key for key, force in stale.items() if force}  # every document written again
             counts = _counts(store, feeds.archive_page_items, touched, set(heads), forced)
             pages = _to_write(touched, counts, archived)
             pages |= {(key, n) for key in forced for n in counts.get(key, {})}
+            result.changed, result.whole = frozenset(changed), frozenset(forced)
             if feeds.archives:
                 store.mark_dirty_pages(pages)
     for key in set(stale) | result.feeds:
@@ -181,10 +188,10 @@ _SECOND = operator.itemgetter(1)
 
 
 def _update_some(store: StateStore, config: Config, filters: Filters, heads: dict[FeedKey, list[Head]],
-                 released_since: int | None) -> tuple[set[FeedKey], set[PageKey]]:
+                 released_since: int | None) -> tuple[set[FeedKey], set[PageKey], set[str]]:
     """The members of the items changed or released since the last publish brought in
     line, and each stale feed's members that left its newest items archived; returns the
-    feeds whose members changed and the archive documents touched."""
+    feeds whose members changed, the archive documents touched and those items."""
     feeds = config.feeds
     ids = store.dirty_items()
     if released_since is not None:
@@ -194,7 +201,7 @@ def _update_some(store: StateStore, config: Config, filters: Filters, heads: dic
         heads[key] = store.feed_heads(key, filters, feeds.max_items)
     for key, found in heads.items():
         seqs.update((key, seq) for seq in store.archive_members(key, {head.id for head in found}))
-    return changed, {(key, page_number(seq, feeds.archive_page_items)) for key, seq in seqs}
+    return changed, {(key, page_number(seq, feeds.archive_page_items)) for key, seq in seqs}, ids
 
 
 def _counts(store: StateStore, per_page: int, touched: set[PageKey], heads: set[FeedKey],
@@ -276,8 +283,8 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
     pages = frozenset(update.pages)
     workers = pool.workers()
     if len(pages) < PARALLEL_MIN_PAGES or workers < 2:
-        done = [_write_some(store, config, PagesJob(store.path, config, pages, update.numbers, update.counts,
-                                                     None, None), display_names(store))]
+        job = PagesJob(store.path, config, pages, update.numbers, update.counts, None, None)
+        done = [_write_some(store, config, job, display_names(store), _written(store, config, update))]
     else:
         cuts: list[int | None] = [None, *store.story_dates(workers), None]
         jobs = [PagesJob(store.path, config, pages, update.numbers, update.counts, after, until)
@@ -340,19 +347,43 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) -> PagesDone:
+def _written(store: StateStore, config: Config, update: Update) -> dict[PageKey, dict[str, Entry]]:
+    """The entries that the documents to write keep from their files: those of the items
+    not changed, in the documents written before that are still as they were written
+    (their recorded size and mtime) and whose feed's names did not change."""
+    if update.changed is None:
+        return {}
+    kept = {}
+    for key, number in update.pages:
+        path = page_path(key, number)
+        recorded = None if key in update.whole else store.output(path)
+        document = None if recorded is None else write.read_unchanged(config.paths.feeds, path, *recorded)
+        entries = None if document is None else written_entries(document)
+        if entries:
+            kept[key, number] = {e.id: e for e in entries if e.id not in update.changed}
+    return kept
+
+
+def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names,
+                kept: Mapping[PageKey, dict[str, Entry]] | None = None) -> PagesDone:
     """The documents of `job` whose items all come from its stories; the others' entries
-    so far are returned for the caller to finish."""
+    so far are returned for the caller to finish. `kept`: entries that documents keep
+    from their files (`_written`), whose stories are then not read."""
     per_page = config.feeds.archive_page_items
     ranges = [(key, *seq_range(number, per_page)) for key, number in sorted(job.pages)]
     # Keyed by (feed, number) inside the loop: a tuple of a feed record hashes in Python
     # code, half a million times; (kind, slug, number) hashes in C.
     counts = {(key.kind, key.slug, number): count for (key, number), count in job.counts.items()}
-    buffers: dict[tuple[str, str, int], list[Entry]] = {}
+    buffers: dict[tuple[model.FeedKind, str, int], list[Entry]] = {}
     written: list[tuple[str, bool]] = []
     folders: set[Path] = set()
-    rows = store.archived(ranges, job.after, job.until)
+    rows: Iterable[Placement] = store.archived(ranges, job.after, job.until)
     try:
+        if kept:
+            rows = _keep(rows, kept, buffers, per_page)
+            for page in [page for page, found in buffers.items() if len(found) == counts[page]]:
+                done = (FeedKey(page[0], page[1]), page[2])  # every entry kept: only its links change
+                written.append(_write_page(config, done, buffers.pop(page), job.numbers, names, folders))
         for group, packed in _with_stories(store, itertools.groupby(rows, key=_STORY_ROW)):
             items = _Items(unpack_story(packed))
             entries: dict[str, Entry] = {}
@@ -370,9 +401,24 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names) 
                     written.append(_write_page(config, done, buffers.pop(page), job.numbers, names, folders))
     finally:  # what was written is made durable, whatever stopped the loop
         write.sync_folders(folders)
-    partial = {(FeedKey(kind, slug), number): entries  # type: ignore[arg-type]
+    partial = {(FeedKey(kind, slug), number): entries
                for (kind, slug, number), entries in buffers.items()}
     return PagesDone(written, partial)
+
+
+def _keep(rows: Iterable[Placement], kept: Mapping[PageKey, dict[str, Entry]],
+          buffers: dict[tuple[model.FeedKind, str, int], list[Entry]], per_page: int) -> list[Placement]:
+    """The kept entries put in their documents' buffers; returns the rows still to make."""
+    rest = []
+    for row in rows:
+        _, key, seq, id_ = row
+        number = seq // per_page + 1
+        entry = kept.get((key, number), {}).get(id_)
+        if entry is None:
+            rest.append(row)
+        else:
+            buffers.setdefault((key.kind, key.slug, number), []).append(entry)
+    return rest
 
 
 _STORY_ROW = operator.itemgetter(0)

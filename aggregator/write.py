@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,27 @@ def sync_folders(folders: set[Path]) -> None:
     """fsync each folder `write_if_changed` left to the caller."""
     for folder in sorted(folders):
         _fsync_dir(folder)
+
+
+def read_unchanged(root: Path, rel: str, size: int, mtime_ns: int) -> bytes | None:
+    """The bytes of `root/rel` if it is still the regular file of this size and mtime
+    (as recorded when it was written), else None: not a link, not edited since."""
+    target = _target(root, rel)
+    if target != root.resolve() / rel:  # reached through a link
+        return None
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read()
+    finally:
+        os.close(fd)
+    return data if len(data) == size else None
 
 
 def remove(root: Path, rel: str) -> bool:

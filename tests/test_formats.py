@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from aggregator.formats.base import MAX_REFRESH_MINUTES, MIN_REFRESH_MINUTES, refresh_minutes
+from aggregator.config import SiteConfig
+from aggregator.formats.archive import Entry, Page, render_page, written_entries
+from aggregator.formats.base import MAX_REFRESH_MINUTES, MIN_REFRESH_MINUTES, FeedInfo, refresh_minutes
 from aggregator.formats.rss import update_period
+from aggregator.model import FeedKey
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -37,3 +41,34 @@ def test_refresh_minutes_is_the_median_gap_between_items_within_bounds(dates: li
 ])
 def test_update_period_is_the_closest_syndication_period(minutes: int, period: tuple[str, int]) -> None:
     assert update_period(minutes) == period
+
+
+def _entry(n: int, published: datetime) -> Entry:
+    """An entry as `entry_xml` writes one, with text that looks like markup (escaped)."""
+    id_ = f"urn:uuid:00000000-0000-4000-8000-{n:012d}"
+    xml = (f"  <entry>\n    <id>{id_}</id>\n    <title>Story {n} &lt;/entry&gt;  &lt;fh:archive/&gt;</title>\n"
+           f"    <updated>{published.isoformat()}</updated>\n"
+           f'    <content type="html">&lt;p&gt;&lt;published&gt;x&lt;/published&gt;&lt;/p&gt;</content>\n'
+           f"    <published>{published.isoformat()}</published>\n  </entry>\n")
+    return Entry(published, id_, published, xml.encode())
+
+
+def test_an_archive_documents_entries_are_read_back_as_they_were_given() -> None:
+    tokyo = timezone(timedelta(hours=9))
+    entries = [_entry(n, datetime(2024, 1, 1 + n % 5, 12, tzinfo=tokyo if n % 2 else UTC)) for n in range(12)]
+    page = Page(FeedInfo(FeedKey("topic", "space"), "Aggregator: Space", "Stories about Space"), 2, 1, None)
+    document = render_page(page, entries, SiteConfig())
+    found = written_entries(document)
+    assert found is not None
+    assert sorted(found) == sorted(entries)
+    assert render_page(page, list(reversed(found)), SiteConfig()) == document  # whatever order it is given them in
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d[:-1], lambda d: d[: d.index(b"  </entry>\n") + 5] + b"\n</feed>\n", lambda d: b"", lambda d: d.replace(
+        b"<published>", b"<published>not a date", 1), lambda d: d.replace(b"  <fh:archive/>\n", b""),
+    lambda d: d.replace(b"    <id>", b"    <id >", 1)])
+def test_what_is_not_an_archive_document_as_written_gives_no_entries(damage: Callable[[bytes], bytes]) -> None:
+    page = Page(FeedInfo(FeedKey("all"), "Aggregator: all stories", "Every story"), 1, None, None)
+    document = render_page(page, [_entry(n, datetime(2024, 1, 1, tzinfo=UTC)) for n in range(3)], SiteConfig())
+    assert written_entries(damage(document)) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from aggregator import history, render
+from aggregator import history, load, render
 from aggregator import publish as publish_module
 from aggregator.config import Config
 from aggregator.errors import OutputError
@@ -276,6 +277,85 @@ def test_a_deleted_archive_document_is_written_again(site: Site) -> None:
     result = publish(config(site), NOW)
     assert result.written == ("archive/all/2.atom.xml",)
     assert archives(site.feeds) == before
+
+
+def written_whole(site: Site, root: Path, cfg: Config, now: datetime = NOW) -> dict[str, bytes]:
+    """The archive documents of the same state made whole from the stories: the site's
+    state and feeds copied, every archive document of the copy deleted, then published."""
+    whole = Site(root, site.runner)
+    shutil.copytree(site.feeds, whole.feeds)
+    shutil.rmtree(whole.feeds / "archive")
+    whole.state.parent.mkdir(parents=True, exist_ok=True)
+    for part in site.state.parent.glob(site.state.name + "*"):
+        shutil.copy(part, whole.state.parent / part.name.replace(site.state.name, whole.state.name))
+    publish(cfg.__class__(cfg.site, cfg.paths.__class__(site.seeds, whole.feeds, whole.state), cfg.feeds), now)
+    return archives(whole.feeds)
+
+
+def test_a_document_written_again_keeps_its_unchanged_entries_as_they_would_be_made(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document written before and still as written keeps the entries of its items that
+    did not change, from its file; every document is the same as one made whole."""
+    monkeypatch.setattr(history, "PARALLEL_MIN_PAGES", 10**9)  # every document written here, by this process
+    cfg = config(site)
+    write_stories(site, range(120))
+    publish(cfg, NOW)
+    unpacked: list[object] = []
+    real_unpack = history.unpack_story
+
+    def counted(packed: bytes) -> Any:
+        unpacked.append(packed)
+        return real_unpack(packed)
+
+    monkeypatch.setattr(history, "unpack_story", counted)
+    for n in (13, 40, 77):  # old stories, deep in their feeds' archives
+        site.write_seed(f"s/{n:04d}.md", story(n, START + timedelta(hours=7 * n), title=f"Story {n}, corrected"))
+    result = publish(cfg, NOW)
+    documents = [rel for rel in result.written if rel.startswith("archive/")]
+    shown = sum(len(entries((site.feeds / rel).read_bytes())) for rel in documents)
+    # Each edited story, and those holding the data of the articles it cites.
+    assert shown >= 50 and len(unpacked) <= 9, (shown, len(unpacked))
+    assert archives(site.feeds) == written_whole(site, tmp_path / "edit", cfg)
+    # New stories (some dated among the old ones, some not yet due), two deleted.
+    later = NOW + timedelta(days=2)
+    when = {n: START + timedelta(hours=5 * n) if n % 2 else later - timedelta(hours=n - 119) for n in range(120, 140)}
+    write_stories(site, range(120, 140), when)
+    for n in (21, 99):
+        (site.seeds / f"s/{n:04d}.md").unlink()
+    publish(cfg, NOW)
+    assert archives(site.feeds) == written_whole(site, tmp_path / "new", cfg)
+    publish(cfg, later)  # the stories not yet due are released
+    assert archives(site.feeds) == written_whole(site, tmp_path / "released", cfg, later)
+    # An outlet named otherwise by more stories: every entry showing the name changes.
+    for n in range(100):
+        site.write_seed(f"renamed/{n}.md", seed_text(url=f"https://outlet1.example.net/new/{n}", title=f"New {n}",
+                                                     published="2023-06-01T00:00:00Z",
+                                                     provider=("Outlet One", "outlet1.example.net")))
+    publish(cfg, later)
+    assert b"<name>Outlet 1</name>" not in b"".join(archives(site.feeds).values())
+    assert archives(site.feeds) == written_whole(site, tmp_path / "renamed", cfg, later)
+
+
+def test_a_document_changed_behind_our_back_gives_no_entry_even_unseen(site: Site, tmp_path: Path) -> None:
+    """A publish for a few folders does not look over every file written; a document
+    whose size or mtime is not the one recorded is made whole all the same."""
+    cfg = config(site)
+    write_stories(site, range(60))
+    publish(cfg, NOW)
+    document = site.feeds / "archive/all/1.atom.xml"
+    original = document.read_bytes()
+    forged = original.replace(b"<title>Story 3</title>", b"<title>Forged!</title>")  # the same size
+    assert forged != original and len(forged) == len(original)
+    document.write_bytes(forged)
+    site.write_seed("s/0002.md", story(2, START + timedelta(hours=14), title="Story 2, corrected"))
+    store = StateStore(site.state)
+    try:
+        publish_module.publish_locked(store, cfg, NOW, scope=load.Scope(frozenset({"s/"}), frozenset()))
+    finally:
+        store.close()
+    assert b"Story 2, corrected" in document.read_bytes()
+    assert b"Forged!" not in document.read_bytes()
+    assert archives(site.feeds) == written_whole(site, tmp_path / "whole", cfg)
 
 
 def test_an_edit_rewrites_at_most_one_archive_document_per_feed(site: Site) -> None:

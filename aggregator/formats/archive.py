@@ -92,7 +92,7 @@ def render_page(page: Page, entries: Sequence[Entry], site: SiteConfig) -> bytes
         links.append((page_path(key, page.newer), "next-archive"))
     link_lines = "".join(
         f'  <link href="{_attr(site.base_url + path)}" rel="{rel}" type="{ATOM.media_type}"/>\n' for path, rel in links)
-    newest = max(e.updated for e in entries)
+    newest = max(e.updated for e in ordered)  # of equal moments, the first in the document's order
     head = (
         "<?xml version='1.0' encoding='UTF-8'?>\n"
         f'<feed xmlns:media="{MEDIA}" xmlns:fh="{FH}" xmlns="http://www.w3.org/2005/Atom"'
@@ -105,9 +105,43 @@ def render_page(page: Page, entries: Sequence[Entry], site: SiteConfig) -> bytes
         f'  <link href="{_attr(page_url(site, key))}" rel="alternate" type="text/html"/>\n'
         f'  <generator version="{__version__}">aggregator</generator>\n'
         f"  <subtitle>{_text(page.info.description)}</subtitle>\n"
-        "  <fh:archive/>\n"
     )
-    return b"".join([head.encode(), *(e.xml for e in ordered), b"</feed>\n"])
+    return b"".join([head.encode(), _HEAD_END, *(e.xml for e in ordered), _END])
+
+
+_HEAD_END = b"  <fh:archive/>\n"
+_END = b"</feed>\n"
+_ENTRY_START = b"  <entry>\n    <id>"
+_ENTRY_END = b"  </entry>\n"
+
+
+def written_entries(document: bytes) -> list[Entry] | None:
+    """The entries of a document `render_page` wrote, as it was given them; None if
+    `document` is not one. Every text in it is escaped, so that the markers looked for
+    can only be the elements written here."""
+    start = document.find(_HEAD_END)
+    if start < 0 or not document.endswith(_END):
+        return None
+    *chunks, rest = document[start + len(_HEAD_END):-len(_END)].split(_ENTRY_END)
+    if rest:
+        return None
+    entries = []
+    for chunk in chunks:
+        if not chunk.startswith(_ENTRY_START):
+            return None
+        try:
+            id_ = chunk[len(_ENTRY_START):chunk.index(b"</id>")].decode("ascii")
+            updated = _moment(chunk, b"<updated>", b"</updated>")
+            published = _moment(chunk, b"<published>", b"</published>")
+        except ValueError:  # a marker missing, or not a date
+            return None
+        entries.append(Entry(published, id_, updated, chunk + _ENTRY_END))
+    return entries
+
+
+def _moment(chunk: bytes, start: bytes, end: bytes) -> datetime:
+    at = chunk.index(start) + len(start)
+    return datetime.fromisoformat(chunk[at:chunk.index(end, at)].decode("ascii"))
 
 
 _ID = operator.attrgetter("id")

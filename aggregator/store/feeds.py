@@ -144,6 +144,11 @@ class Feeds(Connection):
     def outputs(self) -> dict[str, tuple[int, int]]:
         return {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM outputs")}
 
+    def output(self, path: str) -> tuple[int, int] | None:
+        """(size, mtime) of one file as recorded when it was written."""
+        row = self.db.execute("SELECT size, mtime_ns FROM outputs WHERE path=?", (path,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def set_output(self, path: str, size: int, mtime_ns: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO outputs(path, size, mtime_ns) VALUES (?, ?, ?)", (path, size, mtime_ns))
 
