@@ -7,7 +7,7 @@ import itertools
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -58,13 +58,14 @@ class Scope(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Scan:
-    files: dict[str, FileStat]
+    files: dict[str, FileStat]  # but those of the folders left out as `known` said
     problems: dict[str, str]  # display path -> why it cannot be read at all
     folders: dict[str, str]  # folder ('' or 'a/b/') -> digest of its seeds' names, sizes, mtimes
     unlisted: frozenset[str]  # folders that could not be listed: their seeds are unknown
     by_folder: dict[str, dict[str, FileStat]]  # the same files, folder by folder
     scope: Scope | None = None  # None: the whole seeds folder was listed
     linked: frozenset[str] = frozenset()  # folders holding seeds that are links (to seeds elsewhere)
+    count: int = 0  # seed files found, those of the folders left out too
 
 
 def is_seed_name(name: str) -> bool:
@@ -73,18 +74,24 @@ def is_seed_name(name: str) -> bool:
     return name.endswith(SEED_SUFFIXES) and not name.startswith(".")
 
 
-def scan(root: Path, map_trees: Callable[..., Iterable[list[_Listing]]] = map) -> Scan:
+def scan(root: Path, map_trees: Callable[..., Iterable[list[_Listing]]] = map,
+         known: Mapping[str, str] | None = None) -> Scan:
     """Every seed file below `root` with its size and mtime; reads no file content.
 
     Symlinks are followed only when they lead to a regular file inside `root`;
     symlinked directories are not entered (no loops, nothing outside). A folder that
     cannot be listed is reported and left out of `folders`: its seeds are unknown, not
     gone. `map_trees` lists the top folder's subtrees: a process pool's `map` spreads
-    the stat calls, one per seed, over the cores.
+    the stat calls, one per seed, over the cores. `known`: folders' digests as stored;
+    a folder whose digest is the same has its seeds counted but not kept in `files`
+    (none changed), so that a worker does not send them back.
     """
     real_root = os.path.realpath(root)
-    top = _scan_folder(str(root), "", real_root)
-    subtrees = map_trees(_scan_tree, [(folder, prefix, real_root) for folder, prefix in top.subfolders])
+    known = known or {}
+    top = _scan_folder(str(root), "", real_root, known.get(""))
+    trees = [(folder, prefix, real_root, {f: d for f, d in known.items() if f.startswith(prefix)})
+             for folder, prefix in top.subfolders]
+    subtrees = map_trees(_scan_tree, trees)
     return _gather(itertools.chain([top], *subtrees))
 
 
@@ -95,7 +102,7 @@ def scan_scope(root: Path, scope: Scope) -> Scan:
     trees = sorted(t for t in scope.trees if not any(t.startswith(o) and t != o for o in scope.trees))
     for prefix in trees:
         if _is_folder(root, prefix):
-            listings += _scan_tree((os.path.join(root, prefix), prefix, real_root))
+            listings += _scan_tree((os.path.join(root, prefix), prefix, real_root, {}))
     for prefix in sorted(f for f in scope.folders if not any(f.startswith(t) for t in trees)):
         if _is_folder(root, prefix):
             listings.append(_scan_folder(os.path.join(root, prefix), prefix, real_root))
@@ -115,8 +122,10 @@ def _gather(listings: Iterable[_Listing]) -> Scan:
     unlisted: set[str] = set()
     by_folder: dict[str, dict[str, FileStat]] = {}
     linked: set[str] = set()
+    count = 0
     for listing in listings:
         files.update(listing.files)
+        count += listing.count
         problems.update(listing.problems)
         if listing.listed:
             folders[listing.prefix] = listing.digest
@@ -126,16 +135,17 @@ def _gather(listings: Iterable[_Listing]) -> Scan:
         if listing.linked:
             linked.add(listing.prefix)
     return Scan(files=files, problems=problems, folders=folders, unlisted=frozenset(unlisted), by_folder=by_folder,
-                linked=frozenset(linked))
+                linked=frozenset(linked), count=count)
 
 
-def _scan_tree(where: tuple[str, str, str]) -> list[_Listing]:
+def _scan_tree(where: tuple[str, str, str, Mapping[str, str]]) -> list[_Listing]:
     """One folder and every folder below it (possibly in a worker process)."""
-    folder, prefix, real_root = where
+    folder, prefix, real_root, known = where
     listings = []
     pending = [(folder, prefix)]
     while pending:
-        listing = _scan_folder(*pending.pop(), real_root)
+        folder, prefix = pending.pop()
+        listing = _scan_folder(folder, prefix, real_root, known.get(prefix))
         listings.append(listing)
         pending += listing.subfolders
     return listings
@@ -149,6 +159,7 @@ class _Listing:
     problems: dict[str, str] = field(default_factory=dict)
     subfolders: list[tuple[str, str]] = field(default_factory=list)
     digest: str = ""  # of the files' names, sizes and mtimes (`_folder_digest`), once listed
+    count: int = 0  # seed files found, kept in `files` or not
     linked: bool = False  # holds a seed that is a link: it changes when its target does
 
 
@@ -157,8 +168,9 @@ def _folder_digest(found: dict[str, FileStat]) -> str:
     return digest(text.encode("utf-8"))
 
 
-def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
-    """One folder's seeds, its unreadable entries, and its subfolders to scan."""
+def _scan_folder(folder: str, prefix: str, real_root: str, known: str | None = None) -> _Listing:
+    """One folder's seeds, its unreadable entries, and its subfolders to scan; the
+    seeds are only counted if their digest is `known`."""
     listing = _Listing(prefix)
     try:
         entries = list(os.scandir(folder))
@@ -198,6 +210,9 @@ def _scan_folder(folder: str, prefix: str, real_root: str) -> _Listing:
                 continue
         listing.files[rel] = (info.st_size, info.st_mtime_ns)
     listing.digest = _folder_digest(listing.files)
+    listing.count = len(listing.files)
+    if listing.digest == known:
+        listing.files = {}
     return listing
 
 

@@ -161,7 +161,7 @@ def _changes(store: StateStore, config: Config, settle_ns: int, scope: load.Scop
     if scope is not None and not (cold or reparse):
         scan = load.scan_scope(config.paths.seeds, scope)
     else:
-        scan = _scan(store, config.paths.seeds)
+        scan = _scan(store, config.paths.seeds, reparse)
     moved, changed, gone = _compare(store, scan, reparse)
     pending: list[str] = []
     pending_until = None
@@ -177,14 +177,17 @@ def _changes(store: StateStore, config: Config, settle_ns: int, scope: load.Scop
                    pending_until)
 
 
-def _scan(store: StateStore, root: Path) -> load.Scan:
+def _scan(store: StateStore, root: Path, reparse: bool) -> load.Scan:
     """The seeds folder listed, its subfolders on every core when the state knows many
-    seeds: the 50,000 stat calls are most of a no-op or one-edit publish."""
+    seeds: the 50,000 stat calls are most of a no-op or one-edit publish. Only the files
+    of the folders whose digest moved are kept (`_compare` looks at no other), unless
+    every seed is read again."""
+    known = None if reparse else store.folder_digests()
     workers = pool.workers()
     if workers < 2 or store.seed_count() < PARALLEL_SCAN_MIN_SEEDS:
-        return load.scan(root)
+        return load.scan(root, known=known)
     with pool.fork_pool(workers) as executor:
-        return load.scan(root, executor.map)
+        return load.scan(root, executor.map, known)
 
 
 def _compare(store: StateStore, scan: load.Scan, reparse: bool) -> tuple[set[str], dict[str, load.FileStat], list[str]]:
@@ -554,7 +557,7 @@ def _result(store: StateStore, config: Config, now: datetime, changes: Changes, 
         error = problem.error
         errors.append(f"{error}{note}" if error.startswith(problem.path) else f"{problem.path}: {error}{note}")
     return PublishResult(
-        files_seen=store.seed_count() if changes.scan.scope is not None else len(changes.scan.files),
+        files_seen=store.seed_count() if changes.scan.scope is not None else changes.scan.count,
         files_read=run.files_read,
         seeds_removed=len(changes.gone),
         stories_published=counts.live,

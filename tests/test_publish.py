@@ -466,14 +466,27 @@ def test_scan_on_worker_processes_finds_what_the_serial_scan_finds(site: Site, m
     monkeypatch.setattr(publish_module, "PARALLEL_SCAN_MIN_SEEDS", 0)
     store = Store(site.state)
     try:
-        parallel = publish_module._scan(store, site.seeds)
+        parallel = publish_module._scan(store, site.seeds, False)
     finally:
         store.close()
     assert parallel == serial
-    assert len(serial.files) == 7 and "empty/" in serial.folders
+    assert len(serial.files) == serial.count == 7 and "empty/" in serial.folders
     result = publish(site.config(), now)  # and a publish that takes this path
     assert not result.errors[1:] and result.errors[0].startswith("2024/bad.md")
     assert len(parsed(site, "all.atom.xml").entries) == 6
+    # Now that the state knows each folder's digest, only a folder that moved sends its files.
+    site.write_seed("x/e.md", seed_text(url="https://example.com/4", title="Edited"))
+    store = Store(site.state)
+    try:
+        again = publish_module._scan(store, site.seeds, False)
+        every = publish_module._scan(store, site.seeds, True)  # every seed read again: all of them
+    finally:
+        store.close()
+    assert sorted(again.files) == ["x/e.md"] and again.count == 7
+    assert again.folders.keys() == serial.folders.keys() and again.folders != serial.folders
+    assert every.files.keys() == serial.files.keys()
+    assert publish(site.config(), now).files_seen == 7
+    assert [e.title for e in parsed(site, "all.atom.xml").entries].count("Edited") == 1
 
 
 # --- configuration and locking ---------------------------------------------------------
