@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
 import yaml
 import yaml_rs
 from frontmatter.default_handlers import YAMLHandler
@@ -164,8 +165,23 @@ class _Listing:
 
 
 def _folder_digest(found: dict[str, FileStat]) -> str:
-    text = "\n".join(f"{path}\0{size}\0{mtime}" for path, (size, mtime) in sorted(found.items()))
-    return digest(text.encode("utf-8"))
+    return digest(orjson.dumps(sorted(found.items())))
+
+
+_is_file = stat.S_ISREG
+
+
+def _linked(entry: os.DirEntry[str], real_root: str, listing: _Listing) -> os.stat_result | None:
+    """What a seed that is not a regular file stands for: the file a link inside the
+    seeds folder leads to, or None (a link out of it, a FIFO, a socket, a folder...)."""
+    if not entry.is_symlink():
+        return None
+    listing.linked = True
+    target = os.path.realpath(entry.path)
+    if os.path.commonpath([real_root, target]) != real_root:
+        return None  # leads out of seeds/: ignored, never read
+    info = os.stat(target)
+    return info if _is_file(info.st_mode) else None
 
 
 def _scan_folder(folder: str, prefix: str, real_root: str, known: str | None = None) -> _Listing:
@@ -178,6 +194,7 @@ def _scan_folder(folder: str, prefix: str, real_root: str, known: str | None = N
         listing.listed = False
         listing.problems[_display(prefix or ".")] = f"cannot list folder: {exc.strerror}"
         return listing
+    files = listing.files
     for entry in entries:
         name = entry.name
         if name.startswith("."):
@@ -189,16 +206,11 @@ def _scan_folder(folder: str, prefix: str, real_root: str, known: str | None = N
             if not is_seed_name(name):
                 continue
             info = entry.stat(follow_symlinks=False)
-            mode = info.st_mode
-            if stat.S_ISLNK(mode):
-                listing.linked = True
-                target = os.path.realpath(entry.path)
-                if os.path.commonpath([real_root, target]) != real_root:
-                    continue  # leads out of seeds/: ignored, never read
-                info = os.stat(target)
-                mode = info.st_mode
-            if not stat.S_ISREG(mode):
-                continue  # FIFO, socket, device, or a link to a folder
+            if not _is_file(info.st_mode):
+                linked = _linked(entry, real_root, listing)
+                if linked is None:
+                    continue
+                info = linked
         except OSError:
             continue  # vanished or dangling while we looked
         rel = prefix + name
@@ -208,7 +220,7 @@ def _scan_folder(folder: str, prefix: str, real_root: str, known: str | None = N
             except UnicodeEncodeError:
                 listing.problems[_display(rel)] = "file name is not valid UTF-8; rename the file"
                 continue
-        listing.files[rel] = (info.st_size, info.st_mtime_ns)
+        files[rel] = (info.st_size, info.st_mtime_ns)
     listing.digest = _folder_digest(listing.files)
     listing.count = len(listing.files)
     if listing.digest == known:
