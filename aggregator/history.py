@@ -299,12 +299,10 @@ def write_pages(store: StateStore, config: Config, update: Update) -> Iterator[t
         for page, entries in result.partial.items():
             partial.setdefault(page, []).extend(entries)
     names = display_names(store)
-    folders: set[Path] = set()
-    try:
+    with write.batch(config.paths.feeds) as files:
         for page, entries in sorted(partial.items()):
-            yield _write_page(config, page, entries, update.numbers, names, folders)
-    finally:  # what was written is made durable, whatever stopped the loop
-        write.sync_folders(folders)
+            _write_page(config, page, entries, update.numbers, names, files)
+    yield from files.written
 
 
 def _pages_worker(job: PagesJob) -> PagesPacked:
@@ -375,15 +373,13 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names,
     # code, half a million times; (kind, slug, number) hashes in C.
     counts = {(key.kind, key.slug, number): count for (key, number), count in job.counts.items()}
     buffers: dict[tuple[model.FeedKind, str, int], list[Entry]] = {}
-    written: list[tuple[str, bool]] = []
-    folders: set[Path] = set()
     rows: Iterable[Placement] = store.archived(ranges, job.after, job.until)
-    try:
+    with write.batch(config.paths.feeds) as files:  # every document made durable at once
         if kept:
             rows = _keep(rows, kept, buffers, per_page)
             for page in [page for page, found in buffers.items() if len(found) == counts[page]]:
                 done = (FeedKey(page[0], page[1]), page[2])  # every entry kept: only its links change
-                written.append(_write_page(config, done, buffers.pop(page), job.numbers, names, folders))
+                _write_page(config, done, buffers.pop(page), job.numbers, names, files)
         for group, packed in _with_stories(store, itertools.groupby(rows, key=_STORY_ROW)):
             items = _Items(unpack_story(packed))
             entries: dict[str, Entry] = {}
@@ -397,13 +393,10 @@ def _write_some(store: StateStore, config: Config, job: PagesJob, names: Names,
                     buffer = buffers[page] = []
                 buffer.append(entry)
                 if len(buffer) == counts[page]:
-                    done = (key, page[2])
-                    written.append(_write_page(config, done, buffers.pop(page), job.numbers, names, folders))
-    finally:  # what was written is made durable, whatever stopped the loop
-        write.sync_folders(folders)
+                    _write_page(config, (key, page[2]), buffers.pop(page), job.numbers, names, files)
     partial = {(FeedKey(kind, slug), number): entries
                for (kind, slug, number), entries in buffers.items()}
-    return PagesDone(written, partial)
+    return PagesDone(files.written, partial)
 
 
 def _keep(rows: Iterable[Placement], kept: Mapping[PageKey, dict[str, Entry]],
@@ -456,14 +449,13 @@ class _Items:
 
 
 def _write_page(config: Config, page: PageKey, entries: list[Entry], numbers: Mapping[FeedKey, list[int]],
-                names: Names, folders: set[Path]) -> tuple[str, bool]:
+                names: Names, files: write.Batch) -> None:
     key, number = page
     present = numbers[key]
     at = present.index(number)
     info = render.feed_info(key, config.site, names)
     doc = Page(info, number, present[at - 1] if at else None, present[at + 1] if at + 1 < len(present) else None)
-    path = page_path(key, number)
-    return path, write.write_if_changed(config.paths.feeds, path, render_page(doc, entries, config.site), folders)
+    files.add(page_path(key, number), render_page(doc, entries, config.site))
 
 
 def display_names(store: StateStore) -> Names:

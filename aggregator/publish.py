@@ -491,34 +491,36 @@ class RenderJob(NamedTuple):
 
 
 def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
-    """Render and write some feeds in a worker, reading the state without writing it."""
+    """Render and write some feeds in a worker, reading the state without writing it:
+    all their files made durable at once (`write.Batch`)."""
     store = Store(job.state, readonly=True)
     try:
         names = history.display_names(store)
-        return list(_render_infos(store, job.config, job.filters, job.infos, names, job.histories))
+        with write.batch(job.config.paths.feeds) as files:
+            for rendered in _render_infos(store, job.config, job.filters, job.infos, names, job.histories):
+                for path, data in rendered.items():
+                    files.add(path, data)
+        return files.written
     finally:
         store.close()
 
 
 def _render_infos(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
-                  names: Names, histories: Mapping[FeedKey, FeedHistory]) -> Iterator[tuple[str, bool]]:
+                  names: Names, histories: Mapping[FeedKey, FeedHistory]) -> Iterator[dict[str, bytes]]:
+    """Each feed's files, rendered."""
     unpacked: dict[int, Story] = {}  # the stories read, for the next feeds of this share
     for info in infos:
         items = store.feed_items(info.key, filters, config.feeds.max_items, unpacked)
-        files = render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY),
-                                   config.hubs)
-        yield from _write_files(config.paths.feeds, files)
+        yield render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY), config.hubs)
 
 
 def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> list[tuple[str, bool]]:
-    """(path, whether its bytes changed) of each file, written atomically if they did. The
-    folders are fsynced once all are written (a feed's files share one), before any file
-    is said to be written (and so pushed), and whatever happened meanwhile."""
-    folders: set[Path] = set()
-    try:
-        return [(path, write.write_if_changed(feeds_dir, path, data, folders)) for path, data in files.items()]
-    finally:
-        write.sync_folders(folders)
+    """(path, whether its bytes changed) of each file, written atomically if they did, and
+    durable before any is said to be written (and so pushed)."""
+    with write.batch(feeds_dir) as batch:
+        for path, data in files.items():
+            batch.add(path, data)
+    return batch.written
 
 
 def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
@@ -527,7 +529,8 @@ def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[F
     (a cold publish): the workers write their own files, so their fsyncs overlap too."""
     workers = pool.workers()
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
-        yield from _render_infos(store, config, filters, infos, names, histories)
+        for files in _render_infos(store, config, filters, infos, names, histories):
+            yield from _write_files(config.paths.feeds, files)  # each feed's, at once: pushed without waiting
         return
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
     jobs = [RenderJob(store.path, config, filters, c, {i.key: histories[i.key] for i in c if i.key in histories})

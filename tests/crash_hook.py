@@ -21,7 +21,7 @@ from multiprocessing import Value
 from pathlib import Path
 from typing import Any
 
-from aggregator import publish, write
+from aggregator import write
 from aggregator.cli import main
 from aggregator.store import Store
 
@@ -63,7 +63,7 @@ def _point(name: str, owner: Any, attribute: str) -> None:
 _point("store-seed", Store, "put_good_seed")  # inside a batch's transaction
 _point("refresh", Store, "refresh_story")  # re-deriving stories and dirty feeds
 _point("end-bulk-load", Store, "_end_bulk_load")  # before the indexes of a cold publish are built
-_point("render", publish, "_write_files")  # between feeds rendered and written
+_point("render", write.Batch, "add")  # between a file rendered and written (feeds, pages, archive)
 _point("record-output", Store, "set_output")  # inside the transaction that records the files written
 _point("remove", write, "remove")  # removing a feed that has no items left
 POINTS["rename"] = lambda reached: setattr(write, "os", _OsWithHook(reached))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 from pathlib import Path
@@ -166,14 +167,69 @@ def test_clean_temporaries_of_a_missing_folder_is_zero(tmp_path: Path) -> None:
     assert clean_temporaries(tmp_path / "nowhere") == 0
 
 
-def test_folders_left_to_the_caller_are_synced_once(feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    synced: list[Path] = []
-    monkeypatch.setattr(write, "_fsync_dir", synced.append)
-    folders: set[Path] = set()
-    for name in ("a/1.xml", "a/2.xml", "b/1.xml"):
-        assert write.write_if_changed(feeds, name, b"<x/>", folders)
-    assert synced == [] and folders == {(feeds / "a").resolve(), (feeds / "b").resolve()}
-    write.sync_folders(folders)
-    assert sorted(synced) == sorted(folders)
-    assert write.write_if_changed(feeds, "c/1.xml", b"<x/>")  # without: at once, as before
-    assert synced[-1] == (feeds / "c").resolve()
+def test_a_batch_puts_its_files_in_place_only_once_all_are_durable(feeds: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    write_if_changed(feeds, "a/same.xml", b"<same/>")
+    os.utime(feeds / "a/same.xml", ns=(OLD_NS, OLD_NS))
+    events: list[object] = []
+    make_durable = write._make_durable
+
+    def durable(pending: list[tuple[Path, Path]]) -> None:
+        # Every temporary file written, none in place yet.
+        events.append(("durable", sorted(t.name for _, t in pending), every_file(feeds)))
+        make_durable(pending)
+
+    monkeypatch.setattr(write, "_make_durable", durable)
+    monkeypatch.setattr(write, "_fsync_dir", lambda folder: events.append(("folder", folder)))
+    with write.batch(feeds) as files:
+        for rel in ("a/1.xml", "a/2.xml", "b/1.xml", "a/same.xml"):
+            files.add(rel, b"<same/>" if rel == "a/same.xml" else rel.encode())
+        assert not (feeds / "a/1.xml").exists()
+    assert files.written == [("a/1.xml", True), ("a/2.xml", True), ("b/1.xml", True), ("a/same.xml", False)]
+    temps = sorted(f"{d}/.{n}.{os.getpid()}{TEMP_MARK}" for d, n in [("a", "1.xml"), ("a", "2.xml"), ("b", "1.xml")])
+    assert events[0] == ("durable", ["1.xml", "1.xml", "2.xml"], sorted(["a/same.xml", *temps]))
+    assert sorted(events[1:], key=str) == [("folder", (feeds / "a").resolve()), ("folder", (feeds / "b").resolve())]
+    assert every_file(feeds) == ["a/1.xml", "a/2.xml", "a/same.xml", "b/1.xml"]
+    assert (feeds / "b/1.xml").read_bytes() == b"b/1.xml"
+    assert (feeds / "a/same.xml").stat().st_mtime_ns == OLD_NS  # held its bytes: left alone
+
+
+def test_many_files_are_made_durable_by_one_sync_of_their_file_system(feeds: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    if write._SYNCFS is None:
+        pytest.skip("syncfs is Linux's")
+    synced: list[int] = []
+    monkeypatch.setattr(write, "_SYNCFS", lambda fd: synced.append(fd) or 0)
+    monkeypatch.setattr(write.os, "fsync", lambda fd: pytest.fail("an fsync per file"))
+    monkeypatch.setattr(write, "_fsync_dir", lambda folder: None)
+    with write.batch(feeds) as files:
+        for n in range(20):
+            files.add(f"topics/{n}.xml", b"x")
+    assert len(synced) == 1 and len(every_file(feeds)) == 20
+
+
+def test_a_batch_that_fails_puts_nothing_in_place_and_leaves_no_temporary_file(feeds: Path) -> None:
+    write_if_changed(feeds, "a/1.xml", b"old")
+    with pytest.raises(RuntimeError), write.batch(feeds) as files:
+        files.add("a/1.xml", b"new")
+        files.add("a/2.xml", b"new")
+        raise RuntimeError("rendering failed")
+    assert every_file(feeds) == ["a/1.xml"] and (feeds / "a/1.xml").read_bytes() == b"old"
+
+
+def test_a_failed_sync_of_many_files_names_the_folder_and_keeps_the_old_files(
+        feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if write._SYNCFS is None:
+        pytest.skip("syncfs is Linux's")
+    write_if_changed(feeds, "a/1.xml", b"old")
+
+    def failing(fd: int) -> int:
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(write, "_SYNCFS", failing)
+    with pytest.raises(OSError) as caught, write.batch(feeds) as files:
+        files.add("a/1.xml", b"new")
+        files.add("a/2.xml", b"new")
+    assert (caught.value.errno, caught.value.filename) == (errno.EIO, str((feeds / "a").resolve()))
+    assert every_file(feeds) == ["a/1.xml"] and (feeds / "a/1.xml").read_bytes() == b"old"
