@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import traceback
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,9 +75,11 @@ def _environment(override: Path | None, state: tuple[tuple[str, int, int], ...])
     # Escaped whatever a template is named (an override may include "card.j2"): only the
     # stylesheet is not HTML.
     escape = jinja2.select_autoescape(disabled_extensions=("css",), default_for_string=True, default=True)
+    # auto_reload off: no stat of a template each time one is included (once per card);
+    # a changed overriding folder is another environment (`environment`).
     return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=escape,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
+                              keep_trailing_newline=True, auto_reload=False)
 
 
 TEMPLATE_NAMES = ("base.html", "front.html", "feed.html", "story.html", "subscribe.html", STYLESHEET_PATH)
@@ -144,29 +147,70 @@ def page_path(key: FeedKey) -> str:
     return key.stem + PAGE_SUFFIX
 
 
-def card(item: FeedItem, names: Names, site: SiteConfig, root: str) -> dict[str, Any]:
-    """What a story card shows of one item (`story.html`)."""
+@dataclass(frozen=True, slots=True)
+class CardImage:
+    url: str
+    alt: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardLink:
+    """One of a story's topics: its name and its page."""
+
+    name: str
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardArticle:
+    """One of the other outlets' articles on the story."""
+
+    url: str | None
+    title: str
+    outlet: str
+    date: str
+    date_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What a story card shows of one item (`story.html`): attributes rather than a
+    dict's keys, the first thing a template's `card.title` tries."""
+
+    url: str | None
+    title: str
+    outlet: str
+    date: str
+    date_label: str
+    excerpt: str | None
+    image: CardImage | None
+    topics: list[CardLink]
+    related: list[CardArticle]
+
+
+def card(item: FeedItem, names: Names, site: SiteConfig, root: str) -> Card:
+    """What a story card shows of one item."""
     article = item.article
-    outlet = names.provider(article.provider.domain)
     image = article.image
     image_url = safe_url(image.url) if image is not None and site.thumbnails else None
     story = item.story
-    return {
-        "url": safe_url(article.url),
-        "title": article.title,
-        "outlet": outlet,
-        "date": article.published.isoformat(),
-        "date_label": date_label(article.published),
-        "excerpt": article.excerpt,
-        "image": None if image is None or image_url is None else {
-            "url": image_url, "alt": article.title, "width": image.width, "height": image.height},
-        "topics": [{"name": names.topic(t.slug), "href": f"{root}topics/{t.slug}{PAGE_SUFFIX}"}
-                   for t in (story.topics if story is not None else ())],
-        "related": [{"url": safe_url(other.url), "title": other.title,
-                     "outlet": names.provider(other.provider.domain), "date": other.published.isoformat(),
-                     "date_label": date_label(other.published)}
-                    for other in (story.related if story is not None else ())],
-    }
+    return Card(
+        url=safe_url(article.url),
+        title=article.title,
+        outlet=names.provider(article.provider.domain),
+        date=article.published.isoformat(),
+        date_label=date_label(article.published),
+        excerpt=article.excerpt,
+        image=None if image is None or image_url is None else CardImage(image_url, article.title, image.width,
+                                                                         image.height),
+        topics=[CardLink(names.topic(t.slug), f"{root}topics/{t.slug}{PAGE_SUFFIX}")
+                for t in (story.topics if story is not None else ())],
+        related=[CardArticle(safe_url(other.url), other.title, names.provider(other.provider.domain),
+                             other.published.isoformat(), date_label(other.published))
+                 for other in (story.related if story is not None else ())],
+    )
 
 
 def _subscribe(site: SiteConfig, key: FeedKey, title: str) -> list[dict[str, str]]:
