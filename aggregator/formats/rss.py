@@ -20,7 +20,7 @@ def render(feed: Feed) -> bytes:
         domain = item.article.provider.domain
         provider = feed.names.provider(domain)
         entry.description(body)
-        entry.dc.dc_creator(provider)
+        entry.dc.creator = provider
         entry.source(url=feed.site.base_url + FeedKey("provider", domain).stem + RSS.suffix, title=provider)
 
     gen = generator(feed, RSS, fill, extensions={"sy": (_Syndication, Extension)})
