@@ -8,7 +8,6 @@ state cannot be written (disk full, read-only folder, no permission).
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -246,6 +245,8 @@ def serve_command(config_path: Path | None, seeds: Path | None, feeds: Path | No
 
 
 def _logging(verbose: int, quiet: bool) -> None:
+    import logging  # here: a publish, which logs nothing, does not load it
+
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     if not verbose:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,7 @@ from typing import Literal, NamedTuple
 FeedKind = Literal["all", "topic", "provider"]
 
 
-_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+_URL_NAMESPACE = bytes.fromhex("6ba7b8119dad11d180b400c04fd430c8")  # uuid.NAMESPACE_URL, without loading uuid
 
 
 def digest(data: bytes) -> str:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+import statistics
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
 from aggregator.config import SiteConfig
 from aggregator.formats.archive import Entry, Page, render_page, written_entries
-from aggregator.formats.base import MAX_REFRESH_MINUTES, MIN_REFRESH_MINUTES, FeedInfo, refresh_minutes
+from aggregator.formats.base import MAX_REFRESH_MINUTES, MIN_REFRESH_MINUTES, FeedInfo, refresh_minutes, rfc822
 from aggregator.formats.rss import update_period
 from aggregator.model import FeedKey
 
@@ -72,3 +76,22 @@ def test_what_is_not_an_archive_document_as_written_gives_no_entries(damage: Cal
     page = Page(FeedInfo(FeedKey("all"), "Aggregator: all stories", "Every story"), 1, None, None)
     document = render_page(page, [_entry(n, datetime(2024, 1, 1, tzinfo=UTC)) for n in range(3)], SiteConfig())
     assert written_entries(damage(document)) is None
+
+
+def test_rss_dates_are_written_as_the_standard_library_writes_them_in_utc() -> None:
+    rng = random.Random(822)
+    for _ in range(2000):
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 100 * 365 * 86400),
+                                                              microseconds=rng.randint(0, 999_999))
+        moment = moment.astimezone(timezone(timedelta(minutes=rng.randint(-14 * 60, 14 * 60))))
+        assert rfc822(moment) == format_datetime(moment.astimezone(UTC)), moment
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 7, 50])
+def test_the_refresh_hint_is_the_median_gap_as_statistics_takes_it(count: int) -> None:
+    rng = random.Random(count)
+    dates = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 20_000)) for _ in range(count)]
+    ordered = sorted(dates, reverse=True)
+    gaps = [(a - b).total_seconds() / 60 for a, b in itertools.pairwise(ordered)]
+    want = min(max(round(statistics.median(gaps)), MIN_REFRESH_MINUTES), MAX_REFRESH_MINUTES)
+    assert refresh_minutes(dates) == want

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import html
 import itertools
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from aggregator.config import SiteConfig
 from aggregator.model import Article, FeedHistory, FeedItem, FeedKey
@@ -114,7 +112,10 @@ def refresh_minutes(published: Sequence[datetime]) -> int:
     gaps = [(newer - older).total_seconds() / 60 for newer, older in itertools.pairwise(ordered)]
     if not gaps:
         return MAX_REFRESH_MINUTES
-    return int(min(max(round(statistics.median(gaps)), MIN_REFRESH_MINUTES), MAX_REFRESH_MINUTES))
+    gaps.sort()
+    middle = len(gaps) // 2
+    median = gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2  # as statistics.median
+    return int(min(max(round(median), MIN_REFRESH_MINUTES), MAX_REFRESH_MINUTES))
 
 
 PAGE_SUFFIX = ".html"
@@ -129,9 +130,16 @@ def updated(article: Article) -> datetime:
     return article.updated or article.published
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def rfc822(moment: datetime) -> str:
-    """RFC 822 date in UTC without touching the process locale (feedgen's way does)."""
-    return format_datetime(moment.astimezone(UTC))
+    """RFC 822 date in UTC, as `email.utils.format_datetime` writes it, without touching
+    the process locale (feedgen's way does)."""
+    m = moment.astimezone(UTC)
+    return (f"{_DAYS[m.weekday()]}, {m.day:02d} {_MONTHS[m.month - 1]} {m.year:04d}"
+            f" {m.hour:02d}:{m.minute:02d}:{m.second:02d} +0000")
 
 
 def _date_label(moment: datetime) -> str:
