@@ -81,12 +81,15 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
     publish or after other settings, every document is written again anyway). Expired
     tombstones are left for `forget` to delete once the feeds are written."""
     feeds = config.feeds
-    archived = {path for path in outputs if render.archive_key(path) is not None}
+
+    def archived() -> set[str]:  # the archive documents among the outputs (thousands: not for a small update)
+        return {path for path in outputs if render.archive_key(path) is not None}
+
     if not feeds.history:
         if store.has_members():
             with store.transaction():
                 store.forget_history()
-        return Update(remove=archived)
+        return Update(remove=archived())
     result = Update()
     with store.transaction():
         if everything:
@@ -97,7 +100,7 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
             touched |= store.dirty_pages() | {page for page in map(render.archive_key, damaged) if page}
             forced = {key for key, force in stale.items() if force}  # every document written again
             counts = _counts(store, feeds.archive_page_items, touched, set(heads), forced)
-            pages = _to_write(touched, counts, archived)
+            pages = _to_write(touched, counts, outputs)
             pages |= {(key, n) for key in forced for n in counts.get(key, {})}
             result.changed, result.whole = frozenset(changed), frozenset(forced)
             if feeds.archives:
@@ -107,13 +110,13 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
             result.histories[key] = _history(store, config, key, counts.get(key) if feeds.archives else None,
                                              filters.now)
     if not feeds.archives:
-        result.remove = archived
+        result.remove = archived()
         return result
     result.pages = {(key, n) for key, n in pages if n in counts.get(key, {})}
     result.numbers = {key: sorted(counts[key]) for key, _ in result.pages}
     result.counts = {(key, n): counts[key][n] for key, n in result.pages}
     if everything:
-        result.remove = archived - {page_path(key, n) for key, found in counts.items() for n in found}
+        result.remove = archived() - {page_path(key, n) for key, found in counts.items() for n in found}
     else:
         # Not only those recorded as written: a run killed before recording them wrote some.
         result.remove = {page_path(key, n) for key, n in pages if n not in counts.get(key, {})}
@@ -215,7 +218,8 @@ def _counts(store: StateStore, per_page: int, touched: set[PageKey], heads: set[
     return {**store.archive_pages_near(near, per_page), **store.archive_pages(forced, per_page)}
 
 
-def _to_write(touched: set[PageKey], counts: Mapping[FeedKey, dict[int, int]], written: set[str]) -> set[PageKey]:
+def _to_write(touched: set[PageKey], counts: Mapping[FeedKey, dict[int, int]],
+              written: Collection[str]) -> set[PageKey]:
     """The touched documents, and the neighbours whose links change: those of a
     document that empties (it goes) or that holds an item for the first time."""
     pages = set(touched)

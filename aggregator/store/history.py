@@ -203,9 +203,11 @@ class History(Connection):
         """Give a seq to each member of the feed that has none and is not among its
         `newest` ids, oldest first; returns the seqs given."""
         kept = {id_key(i) for i in newest}
+        # By the seq index: with no statistics on members (they are laid out after the
+        # bulk load's ANALYZE) the planner walks the feed's every member by its key.
         waiting = [(published, id_) for id_, published in self.db.execute(
-            "SELECT id, published FROM members WHERE kind=? AND slug=? AND seq IS NULL", (key.kind, key.slug))
-            if id_ not in kept]
+            "SELECT id, published FROM members INDEXED BY members_seq WHERE kind=? AND slug=? AND seq IS NULL",
+            (key.kind, key.slug)) if id_ not in kept]
         if not waiting:
             return []
         waiting.sort(key=lambda row: row[1], reverse=True)  # ties: the feed's order, reversed
