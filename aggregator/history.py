@@ -96,13 +96,13 @@ def update(store: StateStore, config: Config, filters: Filters, everything: bool
             counts = _replace_all(store, config, filters)
             pages = {(key, n) for key, found in counts.items() for n in found}
         else:
-            result.feeds, touched, changed = _update_some(store, config, filters, heads, released_since)
+            result.feeds, touched, changed_ids = _update_some(store, config, filters, heads, released_since)
             touched |= store.dirty_pages() | {page for page in map(render.archive_key, damaged) if page}
             forced = {key for key, force in stale.items() if force}  # every document written again
             counts = _counts(store, feeds.archive_page_items, touched, set(heads), forced)
             pages = _to_write(touched, counts, outputs)
             pages |= {(key, n) for key in forced for n in counts.get(key, {})}
-            result.changed, result.whole = frozenset(changed), frozenset(forced)
+            result.changed, result.whole = frozenset(changed_ids), frozenset(forced)
             if feeds.archives:
                 store.mark_dirty_pages(pages)
     for key in set(stale) | result.feeds:

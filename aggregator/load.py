@@ -90,8 +90,11 @@ def scan(root: Path, map_trees: Callable[..., Iterable[list[_Listing]]] = map,
     real_root = os.path.realpath(root)
     known = known or {}
     top = _scan_folder(str(root), "", real_root, known.get(""))
-    trees = [(folder, prefix, real_root, {f: d for f, d in known.items() if f.startswith(prefix)})
-             for folder, prefix in top.subfolders]
+    by_tree: dict[str, dict[str, str]] = {}  # each top subfolder's own, and those below it
+    for folder, found in known.items():
+        if folder:
+            by_tree.setdefault(folder.split("/", 1)[0] + "/", {})[folder] = found
+    trees = [(folder, prefix, real_root, by_tree.get(prefix, {})) for folder, prefix in top.subfolders]
     subtrees = map_trees(_scan_tree, trees)
     return _gather(itertools.chain([top], *subtrees))
 

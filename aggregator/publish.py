@@ -526,7 +526,7 @@ def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> list[tuple[str, bo
 def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[FeedInfo],
               names: Names, histories: dict[FeedKey, FeedHistory]) -> Iterator[tuple[str, bool]]:
     """Each feed rendered and written (path, changed), on every core when there are many
-    (a cold publish): the workers write their own files, so their fsyncs overlap too."""
+    (a cold publish): each worker writes its own share of the files, as one batch."""
     workers = pool.workers()
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
         for files in _render_infos(store, config, filters, infos, names, histories):

@@ -15,6 +15,8 @@ from aggregator.formats.base import NO_HISTORY
 from aggregator.model import FeedHistory, FeedItem, FeedKey
 
 # Bump when the rendered bytes change for the same data: every feed is rewritten once.
+# (An archive document written again keeps its unchanged entries from its file: without
+# a bump, a change to what an entry looks like would not reach those.)
 RENDER_VERSION = "r5"
 INDEX_PATH = "index.html"
 OPML_PATH = "feeds.opml"

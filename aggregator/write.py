@@ -42,17 +42,24 @@ class Batch:
     then all of them made durable at once (`_make_durable`), then each renamed into
     place, and each folder fsynced once. A reader sees every file old or new, never half
     of one, even after a crash; a file that already holds its bytes is left alone.
-    `batch()` commits on leaving, or removes the temporary files on an error."""
+    `batch()` commits on leaving, or removes the temporary files on an error. A commit
+    that fails half-way leaves the files renamed so far in place (new and whole, not
+    recorded: the next run looks at them again) and removes the other temporary files.
+    Until it commits, a batch holds its files twice on disk: the old and the new."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.written: list[tuple[str, bool]] = []  # (path below root, whether its bytes changed)
-        self._pending: list[tuple[Path, Path]] = []  # (temporary file, target) to rename on commit
+        self._pending: dict[Path, Path] = {}  # target -> its temporary file, to rename on commit
+        self._targets: set[Path] = set()  # every file added
 
     def add(self, rel: str, data: bytes) -> bool:
         """`data` for `root/rel`, written to a temporary file unless the file holds it
         already; returns whether it will change."""
         target = _target(self.root, rel)
+        if target in self._targets:
+            raise ValueError(f"{rel!r} added twice to one batch")
+        self._targets.add(target)
         try:
             unchanged = target.stat().st_size == len(data) and target.read_bytes() == data
         except FileNotFoundError:
@@ -62,7 +69,7 @@ class Batch:
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.{os.getpid()}{TEMP_MARK}")
-        self._pending.append((temp, target))
+        self._pending[target] = temp
         try:
             with open(temp, "wb") as handle:
                 handle.write(data)
@@ -74,29 +81,24 @@ class Batch:
 
     def commit(self) -> None:
         """Every file added made durable, then put in place; the folders fsynced."""
-        pending, self._pending = self._pending, []
-        done = 0
+        pending = list(self._pending.items())
         try:
             _make_durable(pending)
             folders = set()
-            for temp, target in pending:
+            for target, temp in pending:
                 os.replace(temp, target)
-                done += 1
+                del self._pending[target]
                 folders.add(target.parent)
             sync_folders(folders)
         except BaseException:
-            _unlink(pending[done:])
+            self.discard()
             raise
 
     def discard(self) -> None:
         """The temporary files not yet put in place removed."""
-        _unlink(self._pending)
+        for temp in self._pending.values():
+            temp.unlink(missing_ok=True)
         self._pending.clear()
-
-
-def _unlink(pending: list[tuple[Path, Path]]) -> None:
-    for temp, _ in pending:
-        temp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -111,19 +113,28 @@ def batch(root: Path) -> Iterator[Batch]:
     files.commit()
 
 
+# From this many files on, a batch is made durable by `syncfs` rather than an fsync each.
+SYNCFS_MIN_FILES = 32
+
+
 def _make_durable(pending: list[tuple[Path, Path]]) -> None:
-    """The temporary files' bytes on disk. One file is fsynced. Many are made durable
-    by one `syncfs` per file system they are on (Linux): a single journal commit for all
-    of them, where an fsync each would commit the journal once per file, most of the cost
-    of writing many small files. Elsewhere, each is fsynced."""
-    if len(pending) > 1 and _SYNCFS is not None:
+    """The temporary files' bytes on disk ((target, temporary file) pairs).
+
+    A few files are fsynced each. Many are made durable by one `syncfs` per file system
+    they are on (Linux): a single journal commit for all of them, where an fsync each
+    commits the journal once per file, most of the cost of writing many small files. It
+    also flushes whatever else is waiting on that file system, so a small batch (a feed's
+    files in the daemon) does not use it. Should `syncfs` report an error, which may be
+    another writer's, or be missing (not Linux), each file is fsynced instead: an error
+    then names the file it is about. (Before Linux 5.8 `syncfs` reports no write errors.)
+    """
+    if len(pending) >= SYNCFS_MIN_FILES and _SYNCFS is not None:
         devices: dict[int, Path] = {}
-        for temp, _ in pending:
+        for _, temp in pending:
             devices.setdefault(temp.parent.stat().st_dev, temp)
-        for temp in devices.values():
-            _syncfs(temp)
-        return
-    for temp, target in pending:
+        if all(_syncfs(temp) for temp in devices.values()):
+            return
+    for target, temp in pending:
         fd = os.open(temp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -133,13 +144,12 @@ def _make_durable(pending: list[tuple[Path, Path]]) -> None:
             os.close(fd)
 
 
-def _syncfs(temp: Path) -> None:
+def _syncfs(temp: Path) -> bool:
+    """`syncfs` of the file system `temp` is on; False if it reports an error."""
     assert _SYNCFS is not None
     fd = os.open(temp, os.O_RDONLY)
     try:
-        if _SYNCFS(fd) != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, os.strerror(code), str(temp.parent))
+        return bool(_SYNCFS(fd) == 0)
     finally:
         os.close(fd)
 
@@ -156,7 +166,7 @@ _SYNCFS = _load_syncfs()
 
 
 def sync_folders(folders: set[Path]) -> None:
-    """fsync each folder `write_if_changed` left to the caller."""
+    """fsync each folder: what makes the renames in it durable."""
     for folder in sorted(folders):
         _fsync_dir(folder)
 

@@ -12,10 +12,11 @@ from email.utils import format_datetime
 import pytest
 
 from aggregator.config import SiteConfig
+from aggregator.formats import feedgen as feedgen_formats
 from aggregator.formats.archive import Entry, Page, render_page, written_entries
 from aggregator.formats.base import MAX_REFRESH_MINUTES, MIN_REFRESH_MINUTES, FeedInfo, refresh_minutes, rfc822
 from aggregator.formats.rss import update_period
-from aggregator.model import FeedKey
+from aggregator.model import FeedKey, Image
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -95,3 +96,33 @@ def test_the_refresh_hint_is_the_median_gap_as_statistics_takes_it(count: int) -
     gaps = [(a - b).total_seconds() / 60 for a, b in itertools.pairwise(ordered)]
     want = min(max(round(statistics.median(gaps)), MIN_REFRESH_MINUTES), MAX_REFRESH_MINUTES)
     assert refresh_minutes(dates) == want
+
+
+@pytest.mark.parametrize("image", [Image("https://example.com/a.jpg?w=1&h=2", 640, 427),
+                                   Image("https://example.com/a.jpg", 640, None),
+                                   Image("https://example.com/a.jpg", None, 427),
+                                   Image("https://example.com/a.jpg", None, None), None])
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_an_items_image_and_outlet_are_the_elements_feedgens_own_extensions_write(image: Image | None,
+                                                                                  fmt: str) -> None:
+    import feedgen.entry  # noqa: F401  (first: it loads lxml.etree, which feedgen's extensions use)
+    from feedgen.ext.dc import DcEntryExtension
+    from feedgen.ext.media import MediaEntryExtension
+    from lxml import etree
+
+    theirs, ours = etree.Element("item"), etree.Element("item")
+    media, dc = MediaEntryExtension(), DcEntryExtension()
+    if image is not None:  # as the code before ours gave them to feedgen
+        size = {k: str(v) for k, v in (("width", image.width), ("height", image.height)) if v}
+        media.thumbnail({"url": image.url, "group": None, **size})
+        media.content({"url": image.url, "medium": "image", "group": None, **size})
+    image_ext, creator = feedgen_formats._Image(), feedgen_formats._Creator()
+    image_ext.image = image
+    if fmt == "rss":
+        dc.dc_creator("The Outlet & Co")
+        creator.creator = "The Outlet & Co"
+    for extension in (media, dc):
+        getattr(extension, f"extend_{fmt}")(theirs)
+    for extension in (image_ext, creator):
+        getattr(extension, f"extend_{fmt}")(ours)
+    assert etree.tostring(ours) == etree.tostring(theirs)

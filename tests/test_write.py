@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 from pathlib import Path
@@ -176,7 +175,7 @@ def test_a_batch_puts_its_files_in_place_only_once_all_are_durable(feeds: Path,
 
     def durable(pending: list[tuple[Path, Path]]) -> None:
         # Every temporary file written, none in place yet.
-        events.append(("durable", sorted(t.name for _, t in pending), every_file(feeds)))
+        events.append(("durable", sorted(t.name for t, _ in pending), every_file(feeds)))
         make_durable(pending)
 
     monkeypatch.setattr(write, "_make_durable", durable)
@@ -194,18 +193,24 @@ def test_a_batch_puts_its_files_in_place_only_once_all_are_durable(feeds: Path,
     assert (feeds / "a/same.xml").stat().st_mtime_ns == OLD_NS  # held its bytes: left alone
 
 
-def test_many_files_are_made_durable_by_one_sync_of_their_file_system(feeds: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_files_are_made_durable_by_one_sync_of_their_file_system_a_few_by_an_fsync_each(
+        feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if write._SYNCFS is None:
         pytest.skip("syncfs is Linux's")
     synced: list[int] = []
+    fsynced: list[int] = []
     monkeypatch.setattr(write, "_SYNCFS", lambda fd: synced.append(fd) or 0)
-    monkeypatch.setattr(write.os, "fsync", lambda fd: pytest.fail("an fsync per file"))
+    monkeypatch.setattr(write.os, "fsync", fsynced.append)
     monkeypatch.setattr(write, "_fsync_dir", lambda folder: None)
     with write.batch(feeds) as files:
-        for n in range(20):
+        for n in range(write.SYNCFS_MIN_FILES):
             files.add(f"topics/{n}.xml", b"x")
-    assert len(synced) == 1 and len(every_file(feeds)) == 20
+    assert (len(synced), len(fsynced)) == (1, 0)
+    with write.batch(feeds) as files:  # a feed's four files: no flush of the whole file system
+        for n in range(4):
+            files.add(f"providers/{n}.xml", b"x")
+    assert (len(synced), len(fsynced)) == (1, 4)
+    assert len(every_file(feeds)) == write.SYNCFS_MIN_FILES + 4
 
 
 def test_a_batch_that_fails_puts_nothing_in_place_and_leaves_no_temporary_file(feeds: Path) -> None:
@@ -217,19 +222,57 @@ def test_a_batch_that_fails_puts_nothing_in_place_and_leaves_no_temporary_file(f
     assert every_file(feeds) == ["a/1.xml"] and (feeds / "a/1.xml").read_bytes() == b"old"
 
 
-def test_a_failed_sync_of_many_files_names_the_folder_and_keeps_the_old_files(
+def _many(files: write.Batch) -> None:
+    for n in range(write.SYNCFS_MIN_FILES):
+        files.add(f"a/{n}.xml", b"new")
+
+
+def test_a_failed_sync_of_many_files_falls_back_to_an_fsync_each_which_names_the_file(
         feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if write._SYNCFS is None:
         pytest.skip("syncfs is Linux's")
-    write_if_changed(feeds, "a/1.xml", b"old")
+    write_if_changed(feeds, "a/0.xml", b"old")
+    monkeypatch.setattr(write, "_SYNCFS", lambda fd: -1)  # an error, maybe another writer's
+    monkeypatch.setattr(write, "_fsync_dir", lambda folder: None)
+    fsynced: list[int] = []
+    monkeypatch.setattr(write.os, "fsync", fsynced.append)
+    with write.batch(feeds) as files:
+        _many(files)
+    assert len(fsynced) == write.SYNCFS_MIN_FILES and (feeds / "a/0.xml").read_bytes() == b"new"
 
-    def failing(fd: int) -> int:
-        ctypes.set_errno(errno.EIO)
-        return -1
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(write, "_SYNCFS", failing)
+    monkeypatch.setattr(write.os, "fsync", full)
     with pytest.raises(OSError) as caught, write.batch(feeds) as files:
-        files.add("a/1.xml", b"new")
-        files.add("a/2.xml", b"new")
-    assert (caught.value.errno, caught.value.filename) == (errno.EIO, str((feeds / "a").resolve()))
-    assert every_file(feeds) == ["a/1.xml"] and (feeds / "a/1.xml").read_bytes() == b"old"
+        for n in range(write.SYNCFS_MIN_FILES):
+            files.add(f"a/{n}.xml", b"newer")
+    assert (caught.value.errno, caught.value.filename) == (errno.ENOSPC, str((feeds / "a/0.xml").resolve()))
+    assert {(feeds / f"a/{n}.xml").read_bytes() for n in range(write.SYNCFS_MIN_FILES)} == {b"new"}
+    assert len(every_file(feeds)) == write.SYNCFS_MIN_FILES  # no temporary file left
+
+
+def test_a_rename_failing_half_way_leaves_whole_files_and_no_temporary_one(
+        feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    replace = os.replace
+    renamed: list[str] = []
+
+    def failing(src: str, dst: str) -> None:
+        if len(renamed) == 2:
+            raise KeyboardInterrupt
+        replace(src, dst)
+        renamed.append(dst)
+
+    monkeypatch.setattr(write.os, "replace", failing)
+    with pytest.raises(KeyboardInterrupt), write.batch(feeds) as files:
+        for n in range(5):
+            files.add(f"a/{n}.xml", f"<x>{n}</x>".encode())
+    assert every_file(feeds) == ["a/0.xml", "a/1.xml"]  # in place, whole; the rest never was
+    assert (feeds / "a/1.xml").read_bytes() == b"<x>1</x>"
+
+
+def test_a_file_added_twice_to_one_batch_is_refused(feeds: Path) -> None:
+    with pytest.raises(ValueError, match="added twice"), write.batch(feeds) as files:
+        files.add("a/1.xml", b"one")
+        files.add("a/1.xml", b"two")
+    assert every_file(feeds) == []

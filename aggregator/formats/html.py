@@ -52,10 +52,12 @@ def _scratch(name: str) -> bool:
 
 
 def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """Every file of the folder, even one `_template_files` leaves out (a template may
+    include a hidden one): Jinja2 does not look at a template again once loaded."""
     if folder is None:
         return ()
     found = []
-    for path in _template_files(folder):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:
             st = path.stat()
         except OSError:  # gone since it was listed
@@ -149,6 +151,8 @@ def page_path(key: FeedKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CardImage:
+    """A story's thumbnail: its URL, its alt text (the title) and its size when known."""
+
     url: str
     alt: str
     width: int | None
