@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -110,6 +111,8 @@ def main() -> None:
         log.close()
         if subscriber is not None:
             subscriber.close()
+        if args.workdir is None:  # ours: gigabytes at 250,000 seeds; a given one is kept to be run again
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _summary(what: str, latencies: list[float], seeds: int) -> dict[str, float]:
