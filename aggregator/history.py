@@ -409,7 +409,7 @@ def _keep(rows: Iterable[Placement], kept: Mapping[PageKey, dict[str, Entry]],
     rest = []
     for row in rows:
         _, key, seq, id_ = row
-        number = seq // per_page + 1
+        number = page_number(seq, per_page)
         entry = kept.get((key, number), {}).get(id_)
         if entry is None:
             rest.append(row)

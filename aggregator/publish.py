@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import sqlite3
 import time
@@ -447,7 +448,7 @@ def _carry_out(store: StateStore, config: Config, filters: Filters, todo: plan.R
     # The pages show the feeds' titles and sizes, and the front page more stories than a
     # feed may hold: one of those can change while no feed's newest items do.
     if todo.pages or todo.render or kept.feeds or (front is not None and front != store.get_meta(Meta.FRONT)):
-        take(_write_files(feeds_dir, _site_pages(store, config, filters, names, todo.live)))
+        take(_write_files(feeds_dir, _site_pages(store, config, filters, names, todo.live).items()))
     with store.transaction():
         for path in rendered:
             st = (feeds_dir / path).stat()
@@ -496,11 +497,8 @@ def _render_chunk(job: RenderJob) -> list[tuple[str, bool]]:
     store = Store(job.state, readonly=True)
     try:
         names = history.display_names(store)
-        with write.batch(job.config.paths.feeds) as files:
-            for rendered in _render_infos(store, job.config, job.filters, job.infos, names, job.histories):
-                for path, data in rendered.items():
-                    files.add(path, data)
-        return files.written
+        rendered = _render_infos(store, job.config, job.filters, job.infos, names, job.histories)
+        return _write_files(job.config.paths.feeds, itertools.chain.from_iterable(f.items() for f in rendered))
     finally:
         store.close()
 
@@ -514,11 +512,11 @@ def _render_infos(store: StateStore, config: Config, filters: Filters, infos: li
         yield render.render_feed(info, items, config.site, names, histories.get(info.key, NO_HISTORY), config.hubs)
 
 
-def _write_files(feeds_dir: Path, files: dict[str, bytes]) -> list[tuple[str, bool]]:
-    """(path, whether its bytes changed) of each file, written atomically if they did, and
-    durable before any is said to be written (and so pushed)."""
+def _write_files(feeds_dir: Path, files: Iterable[tuple[str, bytes]]) -> list[tuple[str, bool]]:
+    """(path, whether its bytes changed) of each (path, bytes), written atomically if they
+    did, as one batch: all durable before any is said to be written (and so pushed)."""
     with write.batch(feeds_dir) as batch:
-        for path, data in files.items():
+        for path, data in files:
             batch.add(path, data)
     return batch.written
 
@@ -530,7 +528,7 @@ def _rendered(store: StateStore, config: Config, filters: Filters, infos: list[F
     workers = pool.workers()
     if len(infos) < PARALLEL_MIN_FEEDS or workers < 2:
         for files in _render_infos(store, config, filters, infos, names, histories):
-            yield from _write_files(config.paths.feeds, files)  # each feed's, at once: pushed without waiting
+            yield from _write_files(config.paths.feeds, files.items())  # each feed's: pushed without waiting
         return
     chunks = [infos[i::workers * 4] for i in range(workers * 4)]
     jobs = [RenderJob(store.path, config, filters, c, {i.key: histories[i.key] for i in c if i.key in histories})

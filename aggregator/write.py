@@ -29,14 +29,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
-    """Atomically replace `root/rel` with `data` unless it already holds those bytes
-    (a batch of one file: see `Batch`)."""
-    with batch(root) as one:
-        changed = one.add(rel, data)
-    return changed
-
-
 class Batch:
     """Files written together, each atomically: to a temporary file in its folder first,
     then all of them made durable at once (`_make_durable`), then each renamed into

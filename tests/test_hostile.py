@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ import pytest
 from click.testing import CliRunner, Result
 from lxml import etree, html
 
+from aggregator import history
 from aggregator.cli import main
 from aggregator.formats import FORMATS
 from aggregator.publish import publish
@@ -980,6 +982,44 @@ def test_state_db_is_sound_after_the_corpus(corpus: Corpus) -> None:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         db.close()
+
+
+def test_archive_documents_written_again_keep_hostile_entries_as_made_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document written again keeps the entries of its unchanged items from its own
+    file: taken back from hostile text too, they give the document made whole from the
+    stories (escaped, inert), and only the changed items' stories are read."""
+    (tmp_path / "site").mkdir()
+    built = build(tmp_path / "site", [case for case in CASES if isinstance(case.content, str)])
+    config = tmp_path / "archived.yaml"
+    config.write_text("feeds:\n  max_items: 1\n  archive_page_items: 10\n")
+
+    def run(feeds: Path, state: Path) -> dict[str, bytes]:
+        result = built.site.runner.invoke(main, ["publish", "--config", str(config), "--seeds", str(built.site.seeds),
+                                                 "--feeds", str(feeds), "--state", str(state)])
+        assert result.exit_code == 0, result.output[-3000:]
+        return {p.relative_to(feeds).as_posix(): p.read_bytes() for p in sorted((feeds / "archive").rglob("*.xml"))}
+
+    before = run(tmp_path / "feeds", tmp_path / "state.sqlite")
+    # An old story joins the newest document of its feeds; a hostile one that published leaves its own.
+    old = seed("https://example.com/old-one", publishedDateTime="2020-01-01T00:00:00Z")
+    (built.site.seeds / "zz-old.md").write_text(old, encoding="utf-8")
+    (built.site.seeds / next(c.name for c in CASES if c.outcome == "ok" and isinstance(c.content, str))).unlink()
+    unpacked: list[bytes] = []
+    unpack = history.unpack_story
+    monkeypatch.setattr(history, "unpack_story", lambda packed: unpacked.append(packed) or unpack(packed))
+    after = run(tmp_path / "feeds", tmp_path / "state.sqlite")
+    rewritten = [rel for rel, data in after.items() if before.get(rel) != data]
+    entries = sum(len(re.findall(rb"  <entry>\n", after[rel])) for rel in rewritten)
+    assert rewritten and entries > 2 * len(unpacked), (rewritten, entries, len(unpacked))
+    whole = tmp_path / "whole"
+    shutil.copytree(tmp_path / "feeds", whole / "feeds")
+    shutil.rmtree(whole / "feeds" / "archive")
+    for part in tmp_path.glob("state.sqlite*"):
+        shutil.copy(part, whole / part.name)
+    assert run(whole / "feeds", whole / "state.sqlite") == after
+    assert links_and_markup(after) > 50
+    assert not [rel for rel, data in after.items() if b"XSS-TITLE" in data or b"XSS-IMG" in data]
 
 
 def test_archived_entries_of_the_corpus_are_the_feeds_entries_byte_for_byte(corpus: Corpus, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aggregator import write
-from aggregator.write import TEMP_MARK, clean_temporaries, existing, remove, write_if_changed
+from aggregator.write import TEMP_MARK, clean_temporaries, existing, remove
 
 OLD_NS = 1_600_000_000_000_000_000  # an mtime in the past, set by hand: no sleeping
 
@@ -21,11 +21,19 @@ def feeds(tmp_path: Path) -> Path:
     return root
 
 
+def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
+    """One file written as the publisher writes any: a batch of one (fsynced, not synced
+    with the file system)."""
+    with write.batch(root) as one:
+        changed = one.add(rel, data)
+    return changed
+
+
 def every_file(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-# --- write_if_changed ------------------------------------------------------------------------
+# --- one file --------------------------------------------------------------------------------
 
 
 def test_write_creates_the_file_and_its_folders(feeds: Path) -> None:
