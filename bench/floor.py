@@ -8,7 +8,15 @@ Both steps run on every core. Nothing is normalized, checked, stored, fsynced or
 for the next run, and no JSON Feed, archive or page is written. Where this alone is
 slower than Hugo, no publisher built on the interpreter and feedgen is faster.
 
-    python -m bench.floor SEEDS OUT
+With `--every-output` it also writes, for the same feeds and items, what `aggregator
+publish` writes beside them by default: a JSON Feed of the 50 newest items (orjson, as
+the publisher does), an HTML page listing them (a Jinja2 template, escaped), and the feed's whole
+history as Atom archive documents of 100 entries each, written as text (each entry's
+bytes made once and reused by every feed that has it). The feeds are still only Hugo's
+(no feed per outlet of the related coverage, whose articles are not items), so this is
+less than the publisher writes: the least any publisher on these parts takes for it.
+
+    python -m bench.floor SEEDS OUT [--every-output]
 """
 
 from __future__ import annotations
@@ -23,8 +31,23 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import Any, NamedTuple
 
+import orjson
 import yaml_rs
 from feedgen.feed import FeedGenerator
+from jinja2 import Environment
+
+PER_ARCHIVE = 100
+PAGE = Environment(autoescape=True).from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ name }}</title></head>
+<body><h1>{{ name }}</h1>
+{% for date, link, title, content, topics, provider in entries %}<article>
+<h2><a href="{{ link }}">{{ title }}</a></h2>
+<p><time datetime="{{ date.isoformat() }}">{{ date.strftime("%d %B %Y") }}</time> {{ provider }}</p>
+<div>{{ content|safe }}</div>
+<p>{% for topic in topics %}<a href="../topics/{{ topic }}.html">{{ topic }}</a> {% endfor %}</p>
+</article>
+{% endfor %}</body></html>
+""")
 
 ITEMS = 50
 BASE = "http://localhost:8000/"
@@ -110,6 +133,54 @@ def _write(job: tuple[str, str, list[Entry]]) -> int:
     return written
 
 
+_ARCHIVED: dict[str, bytes] = {}  # an entry's archive bytes, made once per worker
+
+
+def _archive_entry(entry: Entry) -> bytes:
+    date, link, title, content, topics, provider = entry
+    found = _ARCHIVED.get(link)
+    if found is None:
+        xml = html.escape
+        found = _ARCHIVED[link] = "".join([
+            f"  <entry>\n    <id>{xml(link)}</id>\n    <title>{xml(title)}</title>\n",
+            f"    <updated>{date.isoformat()}</updated>\n    <author><name>{xml(provider)}</name></author>\n",
+            f'    <content type="html">{xml(content)}</content>\n    <link href="{xml(link)}"/>\n',
+            *(f'    <category term="{xml(topic)}"/>\n' for topic in topics),
+            f"    <published>{date.isoformat()}</published>\n  </entry>\n"]).encode()
+    return found
+
+
+def _write_all(job: tuple[str, str, list[Entry]]) -> int:
+    """One feed with every output: RSS and Atom (`_write`), JSON Feed, its page and its archive."""
+    out, name, entries = job
+    newest = entries[:ITEMS]
+    written = _write((out, name, newest))
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": f"Aggregator: {name}",
+                "home_page_url": f"{BASE}{name}.html", "feed_url": f"{BASE}{name}.json",
+                "items": [{"id": link, "url": link, "title": title, "content_html": content,
+                           "date_published": date.isoformat(), "tags": topics,
+                           "authors": [{"name": provider}]}
+                          for date, link, title, content, topics, provider in newest]}
+    files = [(".json", orjson.dumps(document, option=orjson.OPT_INDENT_2)),
+             (".html", PAGE.render(name=name, entries=newest).encode())]
+    oldest_first = entries[::-1]
+    for number, start in enumerate(range(0, len(oldest_first), PER_ARCHIVE), 1):
+        chunk = oldest_first[start:start + PER_ARCHIVE][::-1]
+        head = (f"<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""
+                f' xmlns:fh="http://purl.org/syndication/history/1.0">\n  <id>{BASE}{name}</id>\n'
+                f"  <title>Aggregator: {name} (archive {number})</title>\n"
+                f"  <updated>{chunk[0][0].isoformat()}</updated>\n  <fh:archive/>\n")
+        body = b"".join([head.encode(), *map(_archive_entry, chunk), b"</feed>\n"])
+        files.append((f"/{number}.atom.xml", body))
+    for suffix, data in files:
+        path = os.path.join(out, *(["archive"] if suffix.startswith("/") else []), name + suffix)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as file:
+            file.write(data)
+        written += len(data)
+    return written
+
+
 def _chunks(items: list[Any], count: int) -> Iterator[list[Any]]:
     size = max(1, len(items) // count + 1)
     for start in range(0, len(items), size):
@@ -118,6 +189,7 @@ def _chunks(items: list[Any], count: int) -> Iterator[list[Any]]:
 
 def main() -> None:
     seeds, out = sys.argv[1], sys.argv[2]
+    every_output = sys.argv[3:] == ["--every-output"]
     cores = os.cpu_count() or 1
     paths = _seed_files(seeds)
     feeds: dict[str, list[Entry]] = {}
@@ -128,10 +200,10 @@ def main() -> None:
                 for topic in entry[4]:  # a term's URL, as Hugo makes it
                     feeds.setdefault(f"topics/{re.sub(r'[^a-z0-9]+', '-', topic).strip('-')}", []).append(entry)
                 feeds.setdefault(f"providers/{entry[5]}", []).append(entry)
-        jobs = [(out, name, sorted(entries, key=lambda e: e[0], reverse=True)[:ITEMS])
+        jobs = [(out, name, sorted(entries, key=lambda e: e[0], reverse=True)[:None if every_output else ITEMS])
                 for name, entries in sorted(feeds.items())]
-        written = sum(pool.map(_write, jobs, chunksize=8))
-    print(f"{len(paths)} seeds, {len(jobs)} feeds, {2 * len(jobs)} files, {written / 2**20:.1f} MB")
+        written = sum(pool.map(_write_all if every_output else _write, jobs, chunksize=8))
+    print(f"{len(paths)} seeds, {len(jobs)} feeds, {written / 2**20:.1f} MB")
 
 
 if __name__ == "__main__":

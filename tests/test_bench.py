@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,26 @@ def test_the_floor_writes_rss_and_atom_for_the_home_page_and_every_term_newest_f
         rss = read_feed(path.with_name(path.name.replace(".atom.", ".rss.")).read_bytes())
         assert not feed.bozo and not rss.bozo, path
         assert [e.id for e in feed.entries] == [e.id for e in rss.entries] != []
+
+
+def test_the_floor_with_every_output_adds_json_pages_and_the_whole_history_as_archives(tmp_path: Path) -> None:
+    generate(tmp_path / "seeds", 260, seed=8)
+    proc = subprocess.run([sys.executable, "-m", "bench.floor", str(tmp_path / "seeds"), str(tmp_path / "out"),
+                           "--every-output"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    atoms = sorted(p for p in out.rglob("*.atom.xml") if "archive" not in p.parts)
+    assert len(atoms) == int(proc.stdout.split()[2])
+    for path in atoms:
+        stem = path.relative_to(out).as_posix().removesuffix(".atom.xml")
+        newest = [e.id for e in read_feed(path.read_bytes()).entries]
+        listed = json.loads((out / f"{stem}.json").read_bytes())["items"]
+        assert [item["id"] for item in listed] == newest
+        assert (out / f"{stem}.html").read_text(encoding="utf-8").count("<article>") == len(newest)
+        archived = []
+        for document in sorted((out / "archive" / stem).glob("*.atom.xml"), key=lambda p: int(p.name.split(".")[0])):
+            feed = read_feed(document.read_bytes())
+            assert not feed.bozo and 0 < len(feed.entries) <= 100, document
+            archived[:0] = [e.id for e in feed.entries]  # the newest document last
+        assert len(archived) == len(set(archived)) >= len(newest)
+        assert archived[:len(newest)] == newest
