@@ -15,19 +15,22 @@ history as Atom archive documents of 100 entries each, written as text (each ent
 bytes made once and reused by every feed that has it). The feeds are still only Hugo's
 (no feed per outlet of the related coverage, whose articles are not items), so this is
 less than the publisher writes: the least any publisher on these parts takes for it.
+With `--checked` each seed's front matter also goes through the publisher's own checks
+(`aggregator.normalize`: every URL, text, date and image of the story and its coverage),
+and a seed they refuse is left out, as the publisher leaves it out.
 
-    python -m bench.floor SEEDS OUT [--every-output]
+    python -m bench.floor SEEDS OUT [--every-output] [--checked]
 """
 
 from __future__ import annotations
 
+import argparse
 import html
 import os
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any, NamedTuple
 
@@ -81,12 +84,35 @@ def seed_fields(seed: dict[str, Any]) -> SeedFields:
                       str((seed.get("provider") or {}).get("domain") or "unknown"), related)
 
 
+_CHECK: Callable[[dict[str, Any], str], bool] | None = None  # set by --checked, before the workers fork
+
+
+def _checker() -> Callable[[dict[str, Any], str], bool]:
+    """Whether a seed passes the publisher's checks (its front matter, its body)."""
+    from aggregator.config import LimitsConfig
+    from aggregator.errors import FieldError
+    from aggregator.normalize import normalize
+
+    limits, now = LimitsConfig(), datetime.now(UTC)
+
+    def check(meta: dict[str, Any], body: str) -> bool:
+        try:
+            normalize(meta, body, limits, now)
+        except FieldError:
+            return False
+        return True
+    return check
+
+
 def _entry(path: str) -> Entry | None:
     with open(path, encoding="utf-8") as file:
         parts = file.read().split("---", 2)
     if len(parts) < 3:
         return None
-    seed = seed_fields(yaml_rs.loads(parts[1]))
+    meta = yaml_rs.loads(parts[1])
+    if not isinstance(meta, dict) or (_CHECK is not None and not _CHECK(meta, parts[2])):
+        return None
+    seed = seed_fields(meta)
     try:
         date = datetime.fromisoformat(seed.date)
     except ValueError:
@@ -188,8 +214,16 @@ def _chunks(items: list[Any], count: int) -> Iterator[list[Any]]:
 
 
 def main() -> None:
-    seeds, out = sys.argv[1], sys.argv[2]
-    every_output = sys.argv[3:] == ["--every-output"]
+    global _CHECK
+    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("seeds")
+    parser.add_argument("out")
+    parser.add_argument("--every-output", action="store_true")
+    parser.add_argument("--checked", action="store_true")
+    args = parser.parse_args()
+    seeds, out, every_output = args.seeds, args.out, args.every_output
+    _CHECK = _checker() if args.checked else None
     cores = os.cpu_count() or 1
     paths = _seed_files(seeds)
     feeds: dict[str, list[Entry]] = {}

@@ -12,7 +12,8 @@ printed and saved as JSON, with the peak memory of each process tree. A third ru
 each turn is `bench.floor`: Hugo's output alone, written with yaml-rs and feedgen in
 Python and nothing else, the least a publisher on those parts could take; a fourth is
 `bench.floor --every-output`, the same with everything the publisher writes beside its
-feeds by default (JSON Feed, pages, archives), for Hugo's feeds.
+feeds by default (JSON Feed, pages, archives), for Hugo's feeds; a fifth adds
+`--checked`, each seed checked as the publisher checks it.
 
     python -m bench.hugo --sizes 1000 10000 50000 --repeat 3
 
@@ -37,6 +38,8 @@ from bench.run import cache_bytecode, median, publisher_env, save, sizes_parser,
 
 WORK = Path("bench/work")
 ITEMS = 50
+# The floor's runs: their names and the options each gives `bench.floor`.
+FLOORS = {"floor": [], "floor_all": ["--every-output"], "floor_checked": ["--every-output", "--checked"]}
 
 CONFIG = """
 baseURL = "http://localhost:8000/"
@@ -123,7 +126,7 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
         shutil.rmtree(site, ignore_errors=True)
         convert(corpus, site)
     ours = WORK / f"hugo-ours-{size}"
-    runs: dict[str, list[dict[str, float]]] = {"aggregator": [], "hugo": [], "floor": [], "floor_all": []}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in ["aggregator", "hugo", *FLOORS]}
     for _ in range(repeat):
         for name in runs:
             shutil.rmtree(site / "public", ignore_errors=True)
@@ -132,9 +135,8 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
             if name == "hugo":
                 args = ["hugo", "--quiet", "--source", str(site.resolve()), "--destination",
                         str((site / "public").resolve()), "--cacheDir", str((site / "cache").resolve())]
-            elif name.startswith("floor"):
-                args = [sys.executable, "-m", "bench.floor", str(corpus), str(ours / "feeds")]
-                args += ["--every-output"] if name == "floor_all" else []
+            elif name in FLOORS:
+                args = [sys.executable, "-m", "bench.floor", str(corpus), str(ours / "feeds"), *FLOORS[name]]
             else:
                 args = [sys.executable, "-m", "aggregator", "publish", "-q", "--seeds", str(corpus),
                         "--feeds", str(ours / "feeds"), "--state", str(ours / "state.sqlite")]
@@ -143,8 +145,8 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
     for name, found in runs.items():
         result[name] = median(found)
     result["ratio"] = round(result["aggregator"]["wall_s"] / result["hugo"]["wall_s"], 3)
-    result["floor_ratio"] = round(result["floor"]["wall_s"] / result["hugo"]["wall_s"], 3)
-    result["floor_all_ratio"] = round(result["floor_all"]["wall_s"] / result["hugo"]["wall_s"], 3)
+    for name in FLOORS:
+        result[f"{name}_ratio"] = round(result[name]["wall_s"] / result["hugo"]["wall_s"], 3)
     return result
 
 
@@ -156,17 +158,20 @@ def main() -> None:
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
     print(version)
     print("| seeds | aggregator publish, cold (every output) | Hugo, RSS + Atom per term | ratio |"
-          " yaml-rs + feedgen, Hugo's output only | its ratio | the same, every output | its ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+          " yaml-rs + feedgen, Hugo's output only | its ratio | the same, every output | its ratio |"
+          " every output, seeds checked | its ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for size in args.sizes:
         found = bench_size(size, args.repeat)
         results.append(found)
-        ours, hugo, floor, every = found["aggregator"], found["hugo"], found["floor"], found["floor_all"]
+        ours, hugo, floor = found["aggregator"], found["hugo"], found["floor"]
+        every, checked = found["floor_all"], found["floor_checked"]
         print(f"| {size:,} | {ours['wall_s']:.2f} s, {ours['peak_pss_mb']:.0f} MB | {hugo['wall_s']:.2f} s, "
               f"{hugo['peak_pss_mb']:.0f} MB | {found['ratio']:.2f} | {floor['wall_s']:.2f} s, "
               f"{floor['peak_pss_mb']:.0f} MB | {found['floor_ratio']:.2f} | {every['wall_s']:.2f} s, "
-              f"{every['peak_pss_mb']:.0f} MB | {found['floor_all_ratio']:.2f} |", flush=True)
+              f"{every['peak_pss_mb']:.0f} MB | {found['floor_all_ratio']:.2f} | {checked['wall_s']:.2f} s, "
+              f"{checked['peak_pss_mb']:.0f} MB | {found['floor_checked_ratio']:.2f} |", flush=True)
     save(args.out, {"hugo": version, "runs": results})
 
 

@@ -52,3 +52,20 @@ def test_the_floor_with_every_output_adds_json_pages_and_the_whole_history_as_ar
             archived[:0] = [e.id for e in feed.entries]  # the newest document last
         assert len(archived) == len(set(archived)) >= len(newest)
         assert archived[:len(newest)] == newest
+
+
+def test_the_checked_floor_leaves_out_a_seed_the_publisher_refuses(tmp_path: Path) -> None:
+    generate(tmp_path / "seeds", 40, seed=9)
+    refused = sorted((tmp_path / "seeds").rglob("*.md"))[3]
+    text = refused.read_text(encoding="utf-8")
+    url = next(line for line in text.splitlines() if line.startswith("webUrl:")).split(":", 1)[1].strip().strip('"')
+    refused.write_text(text.replace(url, "javascript:alert(1)"), encoding="utf-8")
+    found = {}
+    for checked in (False, True):
+        out = tmp_path / f"out-{checked}"
+        proc = subprocess.run([sys.executable, "-m", "bench.floor", str(tmp_path / "seeds"), str(out), "--every-output",
+                               *(["--checked"] if checked else [])], cwd=REPO, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        found[checked] = {e.id for p in out.glob("archive/all/*.atom.xml") for e in read_feed(p.read_bytes()).entries}
+    assert found[True] == found[False] - {"javascript:alert(1)"} != found[False]
+    assert len(found[True]) == 39
