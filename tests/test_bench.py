@@ -63,8 +63,9 @@ def test_the_checked_floor_leaves_out_a_seed_the_publisher_refuses(tmp_path: Pat
     found = {}
     for checked in (False, True):
         out = tmp_path / f"out-{checked}"
-        proc = subprocess.run([sys.executable, "-m", "bench.floor", str(tmp_path / "seeds"), str(out), "--every-output",
-                               *(["--checked"] if checked else [])], cwd=REPO, capture_output=True, text=True, check=False)
+        args = [str(tmp_path / "seeds"), str(out), "--every-output", *(["--checked"] if checked else [])]
+        proc = subprocess.run([sys.executable, "-m", "bench.floor", *args], cwd=REPO, capture_output=True, text=True,
+                              check=False)
         assert proc.returncode == 0, proc.stderr
         found[checked] = {e.id for p in out.glob("archive/all/*.atom.xml") for e in read_feed(p.read_bytes()).entries}
     assert found[True] == found[False] - {"javascript:alert(1)"} != found[False]
