@@ -86,6 +86,24 @@ def test_a_symlink_leading_out_of_the_feeds_folder_is_refused(feeds: Path, tmp_p
     assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
+def test_a_batch_looks_at_each_file_for_a_link_after_its_folder_was_seen(feeds: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside.xml").write_bytes(b"keep")
+    (feeds / "topics").mkdir()
+    os.symlink(tmp_path / "outside.xml", feeds / "topics" / "linked.rss.xml")
+    os.symlink(feeds / "topics" / "inside.xml", feeds / "topics" / "alias.rss.xml")
+    with pytest.raises(ValueError) as caught, write.batch(feeds) as files:
+        files.add("topics/ai.rss.xml", b"<rss>ai</rss>")  # the folder is resolved once, here
+        files.add("topics/alias.rss.xml", b"<rss>alias</rss>")  # a link inside: written where it leads
+        files.add("topics/linked.rss.xml", b"x")
+    assert str(caught.value) == "refusing to write outside the feeds folder: 'topics/linked.rss.xml'"
+    assert (tmp_path / "outside.xml").read_bytes() == b"keep"
+    with write.batch(feeds) as files:
+        files.add("topics/ai.rss.xml", b"<rss>ai</rss>")
+        files.add("topics/alias.rss.xml", b"<rss>alias</rss>")
+    assert (feeds / "topics" / "inside.xml").read_bytes() == b"<rss>alias</rss>"
+    assert files.written == [("topics/ai.rss.xml", True), ("topics/alias.rss.xml", True)]
+
+
 def test_a_full_disk_names_the_feed_and_keeps_the_old_file(feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_if_changed(feeds, "topics/ai.rss.xml", b"<rss>old</rss>")
 
