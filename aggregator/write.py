@@ -51,13 +51,13 @@ class Batch:
         """`_target` with each folder resolved once per batch: a file that is not a link
         then costs one `lstat` rather than one per part of its path, twice."""
         folder, _, name = rel.rpartition("/")
-        if name in ("", ".", ".."):
-            return _target(self.root, rel)  # the whole path decides
+        if name in ("", ".", "..") or rel.startswith("/") or "\0" in rel:
+            return _target(self.root, rel)  # the whole path decides: refused, most likely
         parent = self._folders.get(folder)
         if parent is None:
             parent = (self._root / folder).resolve()
             if not parent.is_relative_to(self._root):
-                return _target(self.root, rel)  # refused, as it would be anyway
+                return _target(self.root, rel)  # the whole path decides
             self._folders[folder] = parent
         target = parent / name
         if os.path.islink(target):
