@@ -10,11 +10,12 @@ slower than Hugo, no publisher built on the interpreter and feedgen is faster.
 
 With `--every-output` it also writes, for the same feeds and items, what `aggregator
 publish` writes beside them by default: a JSON Feed of the 50 newest items (orjson, as
-the publisher does), an HTML page listing them (a Jinja2 template, escaped), and the feed's whole
-history as Atom archive documents of 100 entries each, written as text (each entry's
-bytes made once and reused by every feed that has it). The feeds are still only Hugo's
-(no feed per outlet of the related coverage, whose articles are not items), so this is
-less than the publisher writes: the least any publisher on these parts takes for it.
+the publisher does), an HTML page listing them (a Jinja2 template, escaped), and the
+feed's history beyond them as Atom archive documents of 100 entries each, written as
+text (each entry's bytes made once, where its seed is parsed, for every feed that has
+it). The feeds are still only Hugo's (no feed per outlet of the related coverage, whose
+articles are not items), so this is less than the publisher writes: the least any
+publisher on these parts takes for it.
 With `--checked` each seed's front matter also goes through the publisher's own checks
 (`aggregator.normalize`: every URL, text, date and image of the story and its coverage),
 and a seed they refuse is left out, as the publisher leaves it out.
@@ -43,11 +44,11 @@ PER_ARCHIVE = 100
 PAGE = Environment(autoescape=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ name }}</title></head>
 <body><h1>{{ name }}</h1>
-{% for date, link, title, content, topics, provider in entries %}<article>
-<h2><a href="{{ link }}">{{ title }}</a></h2>
-<p><time datetime="{{ date.isoformat() }}">{{ date.strftime("%d %B %Y") }}</time> {{ provider }}</p>
-<div>{{ content|safe }}</div>
-<p>{% for topic in topics %}<a href="../topics/{{ topic }}.html">{{ topic }}</a> {% endfor %}</p>
+{% for e in entries %}<article>
+<h2><a href="{{ e.link }}">{{ e.title }}</a></h2>
+<p><time datetime="{{ e.date.isoformat() }}">{{ e.date.strftime("%d %B %Y") }}</time> {{ e.provider }}</p>
+<div>{{ e.content|safe }}</div>
+<p>{% for topic in e.topics %}<a href="../topics/{{ topic }}.html">{{ topic }}</a> {% endfor %}</p>
 </article>
 {% endfor %}</body></html>
 """)
@@ -55,7 +56,17 @@ PAGE = Environment(autoescape=True).from_string("""<!DOCTYPE html>
 ITEMS = 50
 BASE = "http://localhost:8000/"
 
-Entry = tuple[datetime, str, str, str, list[str], str]  # date, link, title, content, topics, provider
+
+class Entry(NamedTuple):
+    """One item, as every output of every feed that has it takes it."""
+
+    date: datetime
+    link: str
+    title: str
+    content: str  # HTML: the excerpt and the related coverage as a list
+    topics: list[str]
+    provider: str
+    archived: bytes  # its Atom <entry> for the archive documents (with --every-output)
 
 
 def _seed_files(root: str) -> list[str]:
@@ -84,7 +95,10 @@ def seed_fields(seed: dict[str, Any]) -> SeedFields:
                       str((seed.get("provider") or {}).get("domain") or "unknown"), related)
 
 
-_CHECK: Callable[[dict[str, Any], str], bool] | None = None  # set by --checked, before the workers fork
+# Set in the parent before the workers fork, which inherit them.
+_CHECK: Callable[[dict[str, Any], str], bool] | None = None  # --checked
+_EVERY_OUTPUT = False  # --every-output
+_FEEDS: dict[str, list[Entry]] = {}  # every feed's items, newest first, before the writing workers fork
 
 
 def _checker() -> Callable[[dict[str, Any], str], bool]:
@@ -124,87 +138,80 @@ def _entry(path: str) -> Entry | None:
               for url, title, outlet in seed.related]
     lines.append("</ul>")
     topics = sorted({topic.lower() for topic in seed.topics})
-    return date, seed.link, seed.title, "\n".join(lines), topics, seed.provider
+    content = "\n".join(lines)
+    return Entry(date, seed.link, seed.title, content, topics, seed.provider,
+                 _archived(date, seed.link, seed.title, content, topics, seed.provider) if _EVERY_OUTPUT else b"")
+
+
+def _archived(date: datetime, link: str, title: str, content: str, topics: list[str], provider: str) -> bytes:
+    xml = html.escape
+    return "".join([
+        f"  <entry>\n    <id>{xml(link)}</id>\n    <title>{xml(title)}</title>\n",
+        f"    <updated>{date.isoformat()}</updated>\n    <author><name>{xml(provider)}</name></author>\n",
+        f'    <content type="html">{xml(content)}</content>\n    <link href="{xml(link)}"/>\n',
+        *(f'    <category term="{xml(topic)}"/>\n' for topic in topics),
+        f"    <published>{date.isoformat()}</published>\n  </entry>\n"]).encode()
 
 
 def _entries(paths: list[str]) -> list[Entry]:
     return [entry for entry in map(_entry, paths) if entry is not None]
 
 
-def _write(job: tuple[str, str, list[Entry]]) -> int:
-    """One feed in RSS and Atom: returns the bytes written."""
-    out, name, entries = job
+def _write_file(path: str, data: bytes) -> int:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as file:
+        file.write(data)
+    return len(data)
+
+
+def _write_feed(out: str, name: str) -> int:
+    """A feed's newest items in RSS and Atom, and with --every-output in JSON Feed and
+    its page: returns the bytes written."""
+    newest = _FEEDS[name][:ITEMS]
     generator = FeedGenerator()
     generator.id(f"{BASE}{name}/")
     generator.title(f"Aggregator: {name}")
     generator.link(href=f"{BASE}{name}/", rel="alternate")
     generator.description(f"The newest stories of {name}")
-    generator.updated(entries[0][0])
-    for date, link, title, content, _, _ in reversed(entries):  # feedgen puts the last added first
+    generator.updated(newest[0].date)
+    for item in reversed(newest):  # feedgen puts the last added first
         entry = generator.add_entry()
-        entry.id(link)
-        entry.guid(link, permalink=True)
-        entry.title(title)
-        entry.link(href=link)
-        entry.published(date)
-        entry.updated(date)
-        entry.content(content, type="html")
-    written = 0
-    folder = os.path.join(out, os.path.dirname(name))
-    os.makedirs(folder, exist_ok=True)
-    for suffix, data in ((".rss.xml", generator.rss_str(pretty=True)), (".atom.xml", generator.atom_str(pretty=True))):
-        with open(os.path.join(out, name + suffix), "wb") as file:
-            file.write(data)
-        written += len(data)
-    return written
+        entry.id(item.link)
+        entry.guid(item.link, permalink=True)
+        entry.title(item.title)
+        entry.link(href=item.link)
+        entry.published(item.date)
+        entry.updated(item.date)
+        entry.content(item.content, type="html")
+    files = [(".rss.xml", generator.rss_str(pretty=True)), (".atom.xml", generator.atom_str(pretty=True))]
+    if _EVERY_OUTPUT:
+        document = {"version": "https://jsonfeed.org/version/1.1", "title": f"Aggregator: {name}",
+                    "home_page_url": f"{BASE}{name}.html", "feed_url": f"{BASE}{name}.json",
+                    "items": [{"id": e.link, "url": e.link, "title": e.title, "content_html": e.content,
+                               "date_published": e.date.isoformat(), "tags": e.topics,
+                               "authors": [{"name": e.provider}]} for e in newest]}
+        files += [(".json", orjson.dumps(document, option=orjson.OPT_INDENT_2)),
+                  (".html", PAGE.render(name=name, entries=newest).encode())]
+    return sum(_write_file(os.path.join(out, name + suffix), data) for suffix, data in files)
 
 
-_ARCHIVED: dict[str, bytes] = {}  # an entry's archive bytes, made once per worker
+def _write_archive(out: str, name: str, number: int) -> int:
+    """Archive document `number` (from 1, the oldest) of a feed, which holds its items
+    beyond the newest, as the publisher's archive does: returns the bytes written."""
+    entries = _FEEDS[name][ITEMS:]
+    end = len(entries) - (number - 1) * PER_ARCHIVE  # the items newest first: the oldest are at the end
+    chunk = entries[max(0, end - PER_ARCHIVE):end]
+    head = (f"<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""
+            f' xmlns:fh="http://purl.org/syndication/history/1.0">\n  <id>{BASE}{name}</id>\n'
+            f"  <title>Aggregator: {name} (archive {number})</title>\n"
+            f"  <updated>{chunk[0].date.isoformat()}</updated>\n  <fh:archive/>\n")
+    body = b"".join([head.encode(), *(e.archived for e in chunk), b"</feed>\n"])
+    return _write_file(os.path.join(out, "archive", f"{name}/{number}.atom.xml"), body)
 
 
-def _archive_entry(entry: Entry) -> bytes:
-    date, link, title, content, topics, provider = entry
-    found = _ARCHIVED.get(link)
-    if found is None:
-        xml = html.escape
-        found = _ARCHIVED[link] = "".join([
-            f"  <entry>\n    <id>{xml(link)}</id>\n    <title>{xml(title)}</title>\n",
-            f"    <updated>{date.isoformat()}</updated>\n    <author><name>{xml(provider)}</name></author>\n",
-            f'    <content type="html">{xml(content)}</content>\n    <link href="{xml(link)}"/>\n',
-            *(f'    <category term="{xml(topic)}"/>\n' for topic in topics),
-            f"    <published>{date.isoformat()}</published>\n  </entry>\n"]).encode()
-    return found
-
-
-def _write_all(job: tuple[str, str, list[Entry]]) -> int:
-    """One feed with every output: RSS and Atom (`_write`), JSON Feed, its page and its archive."""
-    out, name, entries = job
-    newest = entries[:ITEMS]
-    written = _write((out, name, newest))
-    document = {"version": "https://jsonfeed.org/version/1.1", "title": f"Aggregator: {name}",
-                "home_page_url": f"{BASE}{name}.html", "feed_url": f"{BASE}{name}.json",
-                "items": [{"id": link, "url": link, "title": title, "content_html": content,
-                           "date_published": date.isoformat(), "tags": topics,
-                           "authors": [{"name": provider}]}
-                          for date, link, title, content, topics, provider in newest]}
-    files = [(".json", orjson.dumps(document, option=orjson.OPT_INDENT_2)),
-             (".html", PAGE.render(name=name, entries=newest).encode())]
-    oldest_first = entries[::-1]
-    for number, start in enumerate(range(0, len(oldest_first), PER_ARCHIVE), 1):
-        chunk = oldest_first[start:start + PER_ARCHIVE][::-1]
-        head = (f"<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""
-                f' xmlns:fh="http://purl.org/syndication/history/1.0">\n  <id>{BASE}{name}</id>\n'
-                f"  <title>Aggregator: {name} (archive {number})</title>\n"
-                f"  <updated>{chunk[0][0].isoformat()}</updated>\n  <fh:archive/>\n")
-        body = b"".join([head.encode(), *map(_archive_entry, chunk), b"</feed>\n"])
-        files.append((f"/{number}.atom.xml", body))
-    for suffix, data in files:
-        path = os.path.join(out, *(["archive"] if suffix.startswith("/") else []), name + suffix)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as file:
-            file.write(data)
-        written += len(data)
-    return written
+def _write(job: tuple[str, str, int]) -> int:
+    out, name, number = job
+    return _write_archive(out, name, number) if number else _write_feed(out, name)
 
 
 def _chunks(items: list[Any], count: int) -> Iterator[list[Any]]:
@@ -214,7 +221,7 @@ def _chunks(items: list[Any], count: int) -> Iterator[list[Any]]:
 
 
 def main() -> None:
-    global _CHECK
+    global _CHECK, _EVERY_OUTPUT
     parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("seeds")
@@ -222,22 +229,26 @@ def main() -> None:
     parser.add_argument("--every-output", action="store_true")
     parser.add_argument("--checked", action="store_true")
     args = parser.parse_args()
-    seeds, out, every_output = args.seeds, args.out, args.every_output
     _CHECK = _checker() if args.checked else None
+    _EVERY_OUTPUT = args.every_output
     cores = os.cpu_count() or 1
-    paths = _seed_files(seeds)
-    feeds: dict[str, list[Entry]] = {}
+    paths = _seed_files(args.seeds)
     with ProcessPoolExecutor(cores, mp_context=get_context("fork")) as pool:
         for entries in pool.map(_entries, list(_chunks(paths, cores * 8))):
             for entry in entries:
-                feeds.setdefault("all", []).append(entry)
-                for topic in entry[4]:  # a term's URL, as Hugo makes it
-                    feeds.setdefault(f"topics/{re.sub(r'[^a-z0-9]+', '-', topic).strip('-')}", []).append(entry)
-                feeds.setdefault(f"providers/{entry[5]}", []).append(entry)
-        jobs = [(out, name, sorted(entries, key=lambda e: e[0], reverse=True)[:None if every_output else ITEMS])
-                for name, entries in sorted(feeds.items())]
-        written = sum(pool.map(_write_all if every_output else _write, jobs, chunksize=8))
-    print(f"{len(paths)} seeds, {len(jobs)} feeds, {written / 2**20:.1f} MB")
+                _FEEDS.setdefault("all", []).append(entry)
+                for topic in entry.topics:  # a term's URL, as Hugo makes it
+                    _FEEDS.setdefault(f"topics/{re.sub(r'[^a-z0-9]+', '-', topic).strip('-')}", []).append(entry)
+                _FEEDS.setdefault(f"providers/{entry.provider}", []).append(entry)
+    for entries in _FEEDS.values():
+        entries.sort(key=lambda e: e.date, reverse=True)
+    jobs = [(args.out, name, 0) for name in sorted(_FEEDS)]
+    if _EVERY_OUTPUT:  # each archive document on its own, so that no worker is left with a large feed's all
+        jobs += [(args.out, name, number) for name, entries in sorted(_FEEDS.items())
+                 for number in range(1, (len(entries) - ITEMS + PER_ARCHIVE - 1) // PER_ARCHIVE + 1)]
+    with ProcessPoolExecutor(cores, mp_context=get_context("fork")) as pool:  # forked now: they share the feeds
+        written = sum(pool.map(_write, jobs, chunksize=8))
+    print(f"{len(paths)} seeds, {len(_FEEDS)} feeds, {written / 2**20:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def test_the_floor_writes_rss_and_atom_for_the_home_page_and_every_term_newest_f
         assert [e.id for e in feed.entries] == [e.id for e in rss.entries] != []
 
 
-def test_the_floor_with_every_output_adds_json_pages_and_the_whole_history_as_archives(tmp_path: Path) -> None:
+def test_the_floor_with_every_output_adds_json_pages_and_the_history_beyond_the_newest(tmp_path: Path) -> None:
     generate(tmp_path / "seeds", 260, seed=8)
     proc = subprocess.run([sys.executable, "-m", "bench.floor", str(tmp_path / "seeds"), str(tmp_path / "out"),
                            "--every-output"], cwd=REPO, capture_output=True, text=True, check=False)
@@ -39,19 +39,30 @@ def test_the_floor_with_every_output_adds_json_pages_and_the_whole_history_as_ar
     out = tmp_path / "out"
     atoms = sorted(p for p in out.rglob("*.atom.xml") if "archive" not in p.parts)
     assert len(atoms) == int(proc.stdout.split()[2])
+    links = set()
+    for path in sorted((tmp_path / "seeds").rglob("*.*")):
+        front = path.read_text(encoding="utf-8").split("---", 2)[1]
+        links.add(next(line for line in front.splitlines() if line.startswith("webUrl:")).split(": ", 1)[1].strip('"'))
     for path in atoms:
         stem = path.relative_to(out).as_posix().removesuffix(".atom.xml")
-        newest = [e.id for e in read_feed(path.read_bytes()).entries]
+        newest = read_feed(path.read_bytes()).entries
         listed = json.loads((out / f"{stem}.json").read_bytes())["items"]
-        assert [item["id"] for item in listed] == newest
+        assert [item["id"] for item in listed] == [e.id for e in newest]
         assert (out / f"{stem}.html").read_text(encoding="utf-8").count("<article>") == len(newest)
+        documents = sorted((out / "archive" / stem).glob("*.atom.xml"), key=lambda p: int(p.name.split(".")[0]))
         archived = []
-        for document in sorted((out / "archive" / stem).glob("*.atom.xml"), key=lambda p: int(p.name.split(".")[0])):
+        for n, document in enumerate(documents, 1):
             feed = read_feed(document.read_bytes())
-            assert not feed.bozo and 0 < len(feed.entries) <= 100, document
-            archived[:0] = [e.id for e in feed.entries]  # the newest document last
-        assert len(archived) == len(set(archived)) >= len(newest)
-        assert archived[:len(newest)] == newest
+            assert not feed.bozo, document
+            assert len(feed.entries) == 100 or (n == len(documents) and 0 < len(feed.entries) < 100), document
+            archived[:0] = feed.entries  # the newest document last
+        history = newest + archived
+        assert len(newest) == 50 or not archived
+        dates = [e.published_parsed for e in history]
+        assert dates == sorted(dates, reverse=True)
+        assert len({e.id for e in history}) == len(history)
+        if stem == "all":
+            assert {e.id for e in history} == links and len(documents) == 3
 
 
 def test_the_checked_floor_leaves_out_a_seed_the_publisher_refuses(tmp_path: Path) -> None:
@@ -67,6 +78,6 @@ def test_the_checked_floor_leaves_out_a_seed_the_publisher_refuses(tmp_path: Pat
         proc = subprocess.run([sys.executable, "-m", "bench.floor", *args], cwd=REPO, capture_output=True, text=True,
                               check=False)
         assert proc.returncode == 0, proc.stderr
-        found[checked] = {e.id for p in out.glob("archive/all/*.atom.xml") for e in read_feed(p.read_bytes()).entries}
+        found[checked] = {e.id for e in read_feed((out / "all.atom.xml").read_bytes()).entries}
     assert found[True] == found[False] - {"javascript:alert(1)"} != found[False]
     assert len(found[True]) == 39
