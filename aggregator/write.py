@@ -100,7 +100,7 @@ class Batch:
                 os.replace(temp, target)
                 del self._pending[target]
                 folders.add(target.parent)
-            sync_folders(folders)
+            _sync_folders(folders)
         except BaseException:
             self.discard()
             raise
@@ -176,7 +176,7 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _SYNCFS = _load_syncfs()
 
 
-def sync_folders(folders: set[Path]) -> None:
+def _sync_folders(folders: set[Path]) -> None:
     """fsync each folder: what makes the renames in it durable."""
     for folder in sorted(folders):
         _fsync_dir(folder)

@@ -38,8 +38,10 @@ from bench.run import cache_bytecode, median, publisher_env, save, sizes_parser,
 
 WORK = Path("bench/work")
 ITEMS = 50
-# The floor's runs: their names and the options each gives `bench.floor`.
-FLOORS = {"floor": [], "floor_all": ["--every-output"], "floor_checked": ["--every-output", "--checked"]}
+# The floor's runs: their names, the options each gives `bench.floor`, and their columns.
+FLOORS = {"floor": ([], "floor: Hugo's output only"),
+          "floor_all": (["--every-output"], "floor: every output"),
+          "floor_checked": (["--every-output", "--checked"], "floor: every output, seeds checked")}
 
 CONFIG = """
 baseURL = "http://localhost:8000/"
@@ -136,7 +138,7 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
                 args = ["hugo", "--quiet", "--source", str(site.resolve()), "--destination",
                         str((site / "public").resolve()), "--cacheDir", str((site / "cache").resolve())]
             elif name in FLOORS:
-                args = [sys.executable, "-m", "bench.floor", str(corpus), str(ours / "feeds"), *FLOORS[name]]
+                args = [sys.executable, "-m", "bench.floor", str(corpus), str(ours / "feeds"), *FLOORS[name][0]]
             else:
                 args = [sys.executable, "-m", "aggregator", "publish", "-q", "--seeds", str(corpus),
                         "--feeds", str(ours / "feeds"), "--state", str(ours / "state.sqlite")]
@@ -150,6 +152,10 @@ def bench_size(size: int, repeat: int) -> dict[str, Any]:
     return result
 
 
+def _cell(run: dict[str, float]) -> str:
+    return f"{run['wall_s']:.2f} s, {run['peak_pss_mb']:.0f} MB"
+
+
 def main() -> None:
     args = sizes_parser("python -m bench.hugo", __doc__, "bench/results/hugo.json").parse_args()
     if shutil.which("hugo") is None:
@@ -157,21 +163,19 @@ def main() -> None:
     cache_bytecode()
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
     print(version)
-    print("| seeds | aggregator publish, cold (every output) | Hugo, RSS + Atom per term | ratio |"
-          " floor: Hugo's output only | its ratio | floor: every output | its ratio |"
-          " floor: every output, seeds checked | its ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    columns = ["aggregator publish, cold (every output)", "Hugo, RSS + Atom per term", "ratio"]
+    for _, label in FLOORS.values():
+        columns += [label, "its ratio"]
+    print("| seeds | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
     results = []
     for size in args.sizes:
         found = bench_size(size, args.repeat)
         results.append(found)
-        ours, hugo, floor = found["aggregator"], found["hugo"], found["floor"]
-        every, checked = found["floor_all"], found["floor_checked"]
-        print(f"| {size:,} | {ours['wall_s']:.2f} s, {ours['peak_pss_mb']:.0f} MB | {hugo['wall_s']:.2f} s, "
-              f"{hugo['peak_pss_mb']:.0f} MB | {found['ratio']:.2f} | {floor['wall_s']:.2f} s, "
-              f"{floor['peak_pss_mb']:.0f} MB | {found['floor_ratio']:.2f} | {every['wall_s']:.2f} s, "
-              f"{every['peak_pss_mb']:.0f} MB | {found['floor_all_ratio']:.2f} | {checked['wall_s']:.2f} s, "
-              f"{checked['peak_pss_mb']:.0f} MB | {found['floor_checked_ratio']:.2f} |", flush=True)
+        cells = [_cell(found["aggregator"]), _cell(found["hugo"]), f"{found['ratio']:.2f}"]
+        for name in FLOORS:
+            cells += [_cell(found[name]), f"{found[f'{name}_ratio']:.2f}"]
+        print(f"| {size:,} | " + " | ".join(cells) + " |", flush=True)
     save(args.out, {"hugo": version, "runs": results})
 
 

@@ -41,10 +41,15 @@ def environment(override: Path | None) -> jinja2.Environment:
     return _environment(override, _folder_state(override))
 
 
+def _files(folder: Path) -> list[Path]:
+    """Every file below `folder`, in order."""
+    return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
 def _template_files(folder: Path) -> list[Path]:
     """The files of an overriding folder that count: every one (a template may include
     one of its own) but an editor's swap and backup files."""
-    return [path for path in sorted(folder.rglob("*")) if path.is_file() and not _scratch(path.name)]
+    return [path for path in _files(folder) if not _scratch(path.name)]
 
 
 def _scratch(name: str) -> bool:
@@ -57,7 +62,7 @@ def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
     if folder is None:
         return ()
     found = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in _files(folder):
         try:
             st = path.stat()
         except OSError:  # gone since it was listed
